@@ -1,0 +1,1 @@
+"""Helpers shared by test packages (servers on loopback, clocks); nothing pytest-specific."""
