@@ -1,0 +1,212 @@
+"""The SQL index: SQLAlchemy 2.0 typed models.
+
+Derived tables (rebuilt by ``hp-archive reindex`` from the stored WARCs alone): accounts,
+capture_runs, warc_files, warc_records, items, item_versions, change_events. Full text lives in
+``item_versions.search_text`` and is indexed by FTS5 on SQLite and by a generated tsvector + GIN
+on PostgreSQL (created in the migrations, not here, because it is dialect-specific).
+
+Times are stored as naive UTC and handed back as aware UTC by :class:`UTCDateTime`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out; stored naive UTC on every backend."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the index: pass an aware UTC datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType}
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    handle: Mapped[str] = mapped_column(String(512))
+    first_seen_at: Mapped[datetime]
+
+
+class CaptureRun(Base):
+    """One capture of one account for one window; ``files`` is the write-ahead list."""
+
+    __tablename__ = "capture_runs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    window_start: Mapped[datetime | None]
+    window_end: Mapped[datetime]
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    # capturing -> spooled -> stored -> indexed; or failed
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    # complete | partial | failed (None while capturing)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    files: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    report: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    source_state: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class WarcFile(Base):
+    """A stored WARC object. Rows exist only once the object is stored and verified."""
+
+    __tablename__ = "warc_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(1024), unique=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    series: Mapped[str] = mapped_column(String(64), index=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("capture_runs.id"), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    record_count: Mapped[int] = mapped_column(Integer)
+    first_date: Mapped[datetime]
+    last_date: Mapped[datetime]
+    retain_until: Mapped[datetime | None]
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    indexed_at: Mapped[datetime]
+
+
+class WarcRecord(Base):
+    """One record of a stored WARC file: where it is and what its digests are."""
+
+    __tablename__ = "warc_records"
+    __table_args__ = (Index("ix_warc_records_file_offset", "file_id", "offset"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("warc_files.id", ondelete="CASCADE"))
+    offset: Mapped[int] = mapped_column(BigInteger)
+    length: Mapped[int] = mapped_column(BigInteger)
+    record_id: Mapped[str] = mapped_column(String(64), unique=True)
+    rec_type: Mapped[str] = mapped_column(String(16))
+    target_uri: Mapped[str | None] = mapped_column(Text)
+    date: Mapped[datetime]
+    content_type: Mapped[str | None] = mapped_column(String(255))
+    http_status: Mapped[int | None]
+    block_digest: Mapped[str | None] = mapped_column(String(80))
+    payload_digest: Mapped[str | None] = mapped_column(String(80), index=True)
+    payload_length: Mapped[int | None] = mapped_column(BigInteger)
+    refers_to: Mapped[str | None] = mapped_column(String(64))
+    parse_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Item(Base):
+    """A post, comment, reply, media item or page; its state is the latest observation."""
+
+    __tablename__ = "items"
+    __table_args__ = (UniqueConstraint("uid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(600))
+    platform: Mapped[str] = mapped_column(String(32))
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    native_id: Mapped[str] = mapped_column(String(512))
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    parent_uid: Mapped[str | None] = mapped_column(String(600), index=True)
+    root_uid: Mapped[str | None] = mapped_column(String(600), index=True)
+    author_id: Mapped[str | None] = mapped_column(String(255))
+    author_name: Mapped[str | None] = mapped_column(String(512))
+    author_is_agency: Mapped[bool] = mapped_column(Boolean, default=False)
+    url: Mapped[str | None] = mapped_column(Text)
+    series: Mapped[str] = mapped_column(String(64), index=True)
+    scope: Mapped[str | None] = mapped_column(String(600), index=True)
+    created_at: Mapped[datetime | None] = mapped_column(index=True)
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    last_seen_run: Mapped[str] = mapped_column(String(64))
+    is_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted_observed_at: Mapped[datetime | None]
+    version_count: Mapped[int] = mapped_column(Integer, default=0)
+    current_version_id: Mapped[int | None] = mapped_column(Integer)
+    media_record_id: Mapped[int | None] = mapped_column(ForeignKey("warc_records.id"))
+
+
+class ItemVersion(Base):
+    """A distinct content of an item, with the WARC record that evidences it."""
+
+    __tablename__ = "item_versions"
+    __table_args__ = (UniqueConstraint("item_id", "version_no"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    version_no: Mapped[int] = mapped_column(Integer)
+    content_digest: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    search_text: Mapped[str] = mapped_column(Text)
+    normalized: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime | None]
+    edited_at: Mapped[datetime | None]
+    observed_at: Mapped[datetime]
+    record_id: Mapped[int] = mapped_column(ForeignKey("warc_records.id"), index=True)
+
+
+class ChangeEvent(Base):
+    """created / edited / hidden / unhidden / deleted-observed / restored."""
+
+    __tablename__ = "change_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24), index=True)
+    observed_at: Mapped[datetime] = mapped_column(index=True)
+    occurred_at: Mapped[datetime | None]
+    run_id: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("warc_records.id"))
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("item_versions.id"))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+EVENT_KINDS = ("created", "edited", "hidden", "unhidden", "deleted-observed", "restored")
