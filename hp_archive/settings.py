@@ -66,9 +66,7 @@ class AccountModel(BaseModel):
     @classmethod
     def _id_shape(cls, value: str) -> str:
         if not ID_PATTERN.match(value):
-            raise ValueError(
-                "must be 1-63 characters of a-z, 0-9, '-' or '_', starting alphanumeric"
-            )
+            raise ValueError("must be 1-63 characters of a-z, 0-9, '-' or '_', starting alphanumeric")
         return value
 
     @field_validator("series")
@@ -92,9 +90,7 @@ class AccountModel(BaseModel):
     @classmethod
     def _token_env_shape(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
-            raise ValueError(
-                "must be the NAME of an environment variable holding the token, not the token"
-            )
+            raise ValueError("must be the NAME of an environment variable holding the token, not the token")
         return value
 
     @field_validator("base_url")
@@ -193,9 +189,7 @@ def load_accounts(path: Path) -> list[Account]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(
-            f"accounts file {path} is not valid YAML{where}: fix the syntax"
-        ) from None
+        raise ConfigError(f"accounts file {path} is not valid YAML{where}: fix the syntax") from None
     return parse_accounts(data if data is not None else [], origin=f"accounts file {path}")
 
 

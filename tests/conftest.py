@@ -9,6 +9,7 @@ import pytest
 
 from tests.support.clock import FakeClock
 from tests.support.databases import database_url_for
+from tests.support.s3 import aws_env, make_bucket, moto_endpoint, s3_client  # noqa: F401 - fixtures
 
 
 @pytest.fixture

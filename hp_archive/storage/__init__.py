@@ -40,9 +40,7 @@ def store_from_url(
         raise ConfigError(f"the storage URL is empty: set HP_ARCHIVE_STORAGE_URL; {_FORMS}")
     if "://" not in text:
         if _SCHEME_WITHOUT_SLASHES.match(text):
-            raise ConfigError(
-                f"storage URL {_shown(text)!r} looks like a URL without '//': {_FORMS}"
-            )
+            raise ConfigError(f"storage URL {_shown(text)!r} looks like a URL without '//': {_FORMS}")
         return LocalObjectStore(Path(text).expanduser())
 
     parts = urlsplit(text)

@@ -6,7 +6,9 @@ and :class:`~hp_archive.storage.s3.S3ObjectStore` (any S3 API). Both pass the sa
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -146,6 +148,14 @@ class ObjectStore(ABC):
                 f"but was stored as {info.sha256}: run 'hp-archive fixity' and restore it"
             )
         return info
+
+    @contextlib.contextmanager
+    def downloaded(self, key: str) -> Iterator[tuple[Path, ObjectInfo]]:
+        """A verified local copy of the object in a temporary file, removed afterwards."""
+        with tempfile.TemporaryDirectory(prefix="hp-archive-") as folder:
+            path = Path(folder) / key.rsplit("/", 1)[-1]
+            info = self.download(key, path)
+            yield path, info
 
     @abstractmethod
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:

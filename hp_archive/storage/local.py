@@ -247,9 +247,7 @@ class LocalObjectStore(ObjectStore):
             or "\x00" in prefix
             or any(part in ("", ".", "..") for part in prefix.split("/")[:-1])
         ):
-            raise StorageError(
-                f"list prefix {prefix!r} is invalid: use a relative 'a/b/' prefix or ''"
-            )
+            raise StorageError(f"list prefix {prefix!r} is invalid: use a relative 'a/b/' prefix or ''")
         # Start at the deepest directory the prefix fully names; filter the rest by string so
         # the order is plain key order, the same as S3's (b"a-c" < b"a/b").
         start = self._objects.joinpath(*prefix.split("/")[:-1]) if "/" in prefix else self._objects
@@ -437,17 +435,14 @@ class LocalObjectStore(ObjectStore):
                 # a concurrent delete pruned the empty directory; make it again
             except OSError as exc:
                 raise StorageError(
-                    f"cannot write metadata of object {key!r} at {str(path)!r}: "
-                    f"{exc.strerror or exc}"
+                    f"cannot write metadata of object {key!r} at {str(path)!r}: {exc.strerror or exc}"
                 ) from exc
             finally:
                 with contextlib.suppress(FileNotFoundError):
                     tmp.unlink()
 
 
-def _new_meta(
-    sha256: str, size: int, until: datetime | None, content_type: str | None
-) -> dict[str, Any]:
+def _new_meta(sha256: str, size: int, until: datetime | None, content_type: str | None) -> dict[str, Any]:
     return {
         "sha256": sha256,
         "size": size,

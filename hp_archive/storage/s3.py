@@ -60,12 +60,8 @@ LockMode = Literal["COMPLIANCE", "GOVERNANCE"]
 
 _NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchVersion"})
 _KEY_TAKEN = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict"})
-_BAD_CHECKSUM = frozenset(
-    {"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch", "InvalidChecksum"}
-)
-_BAD_CREDENTIALS = frozenset(
-    {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"}
-)
+_BAD_CHECKSUM = frozenset({"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch", "InvalidChecksum"})
+_BAD_CREDENTIALS = frozenset({"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"})
 _BUSY = frozenset({"SlowDown", "ServiceUnavailable", "InternalError", "503", "500"})
 _HEX = frozenset("0123456789abcdef")
 
@@ -133,9 +129,7 @@ class S3ObjectStore(ObjectStore):
         self.part_size = part_size
         self.lock_mode: LockMode = lock_mode
         self._key_prefix = f"{prefix}/" if prefix else ""
-        self._client: S3Client = (
-            client if client is not None else _make_client(endpoint_url, region)
-        )
+        self._client: S3Client = client if client is not None else _make_client(endpoint_url, region)
         self._endpoint = _redact(endpoint_url or self._client.meta.endpoint_url)
         self._lock_enabled: bool | None = None
         # Cleared the first time the server answers If-None-Match with 501 Not Implemented.
@@ -194,9 +188,7 @@ class S3ObjectStore(ObjectStore):
                     key, path, size=size, sha256=sha256, until=until, content_type=content_type
                 ),
             )
-        return self._write(
-            key, sha256, lambda: self._put_single(key, data, sha256, until, content_type)
-        )
+        return self._write(key, sha256, lambda: self._put_single(key, data, sha256, until, content_type))
 
     def _put_bytes(
         self,
@@ -210,9 +202,7 @@ class S3ObjectStore(ObjectStore):
         key, sha256, until, existing = self._prepare(key, sha256, retain_until)
         if existing is not None:
             return existing
-        return self._write(
-            key, sha256, lambda: self._put_single(key, data, sha256, until, content_type)
-        )
+        return self._write(key, sha256, lambda: self._put_single(key, data, sha256, until, content_type))
 
     def _prepare(
         self, key: str, sha256: str, retain_until: datetime | None
@@ -232,8 +222,7 @@ class S3ObjectStore(ObjectStore):
             existing = self.head(key)
             if existing is None:
                 raise StorageError(
-                    f"object {key!r} in {self.url} was written and removed while we wrote it: "
-                    "retry the write"
+                    f"object {key!r} in {self.url} was written and removed while we wrote it: retry the write"
                 ) from None
             return self._same_or_conflict(existing, sha256)
         return self._verify(key, sha256, uploaded)
@@ -337,9 +326,7 @@ class S3ObjectStore(ObjectStore):
         except BaseException as exc:
             # Abandoned parts are invisible but billed and would outlive a disposal.
             with contextlib.suppress(ClientError, BotoCoreError):
-                self._client.abort_multipart_upload(
-                    Bucket=self.bucket, Key=full, UploadId=upload_id
-                )
+                self._client.abort_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id)
             if isinstance(exc, ClientError | BotoCoreError):
                 raise self._error(exc, "upload", key) from exc
             if isinstance(exc, OSError):
@@ -458,8 +445,7 @@ class S3ObjectStore(ObjectStore):
         key = validate_key(key)
         if offset < 0 or length < 0:
             raise StorageError(
-                f"range {offset}+{length} of object {key!r} is invalid: offset and length "
-                "must be >= 0"
+                f"range {offset}+{length} of object {key!r} is invalid: offset and length must be >= 0"
             )
         if length == 0:
             if self.head(key) is None:
@@ -479,9 +465,7 @@ class S3ObjectStore(ObjectStore):
         except BotoCoreError as exc:
             raise self._error(exc, "read", key) from exc
         content_range = answer.get("ContentRange", "") if data else ""
-        if len(data) != length or (
-            content_range and not content_range.startswith(f"bytes {offset}-")
-        ):
+        if len(data) != length or (content_range and not content_range.startswith(f"bytes {offset}-")):
             raise StorageError(
                 f"range {offset}+{length} of object {key!r} in {self.url} runs past its end "
                 f"or was not honoured ({len(data)} bytes came back): the index and the object "
@@ -545,9 +529,7 @@ class S3ObjectStore(ObjectStore):
                 "it was written again meanwhile; re-run the deletion"
             )
 
-    def _check_deletable(
-        self, key: str, info: ObjectInfo, as_of: datetime, bypass_governance: bool
-    ) -> None:
+    def _check_deletable(self, key: str, info: ObjectInfo, as_of: datetime, bypass_governance: bool) -> None:
         if info.legal_hold:
             raise ObjectLockedError(
                 f"object {key!r} in {self.url} is under legal hold: release the hold first"
@@ -592,9 +574,7 @@ class S3ObjectStore(ObjectStore):
             return
         mode = head.get("ObjectLockMode") or self.lock_mode
         try:
-            self._client.put_object_retention(
-                **args, Retention={"Mode": mode, "RetainUntilDate": until}
-            )
+            self._client.put_object_retention(**args, Retention={"Mode": mode, "RetainUntilDate": until})
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc, "set the retain-until date of", key) from exc
 
@@ -658,13 +638,11 @@ class S3ObjectStore(ObjectStore):
                 )
             if code == "InvalidRequest" and "ObjectLock" in message.replace(" ", ""):
                 return ObjectLockUnavailableError(
-                    f"bucket {self.bucket!r} has no Object Lock: create the bucket with Object "
-                    "Lock enabled"
+                    f"bucket {self.bucket!r} has no Object Lock: create the bucket with Object Lock enabled"
                 )
             if code in _BUSY:
                 return StorageError(
-                    f"{self._endpoint} is unavailable ({code}) when trying to {action} {what}: "
-                    "retry later"
+                    f"{self._endpoint} is unavailable ({code}) when trying to {action} {what}: retry later"
                 )
             detail = f"{code}: {message}" if message else code
             return StorageError(f"cannot {action} {what}: {detail}")

@@ -100,9 +100,7 @@ def decode_body(message: HttpMessage, *, max_bytes: int | None = None) -> bytes:
             reader = DecompressingBufferedReader(io.BytesIO(data), decomp_type=decomp)
             data = _read_all(reader, max_bytes)
         except Exception as exc:  # a lying Content-Encoding must not hide the bytes
-            raise WarcError(
-                f"body declares Content-Encoding {coding} but does not decode: {exc}"
-            ) from exc
+            raise WarcError(f"body declares Content-Encoding {coding} but does not decode: {exc}") from exc
     if max_bytes is not None and len(data) > max_bytes:
         data = data[:max_bytes]
     return data

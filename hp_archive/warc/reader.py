@@ -170,9 +170,7 @@ def first_record(data: bytes) -> StoredRecord:
         record = next(iter_records(io.BytesIO(raw)), None)
         if record is None:
             raise WarcError("no WARC record at the start of the file")
-        return StoredRecord(
-            offset=0, length=member_length, fields=record.fields, block=record.block
-        )
+        return StoredRecord(offset=0, length=member_length, fields=record.fields, block=record.block)
     record = next(iter_records(io.BytesIO(data)), None)
     if record is None:
         raise WarcError("no WARC record at the start of the file")

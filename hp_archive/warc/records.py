@@ -94,9 +94,7 @@ def _common(
     return tuple(fields)
 
 
-def warcinfo_record(
-    *, filename: str, info: Mapping[str, str], record_id: str, date: datetime
-) -> WarcRecord:
+def warcinfo_record(*, filename: str, info: Mapping[str, str], record_id: str, date: datetime) -> WarcRecord:
     """The first record of a file: who wrote it, for which account and capture run."""
     lines = "".join(f"{name}: {value}\r\n" for name, value in info.items() if value)
     return WarcRecord(

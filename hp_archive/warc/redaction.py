@@ -72,9 +72,7 @@ def redact_url(url: str, secrets: Iterable[str] = ()) -> tuple[str, list[str]]:
             else:
                 new_pairs.append(f"{quote(name, safe='')}={quote(value, safe='')}")
         if changed:
-            url = urlunsplit(
-                (parts.scheme, parts.netloc, parts.path, "&".join(new_pairs), parts.fragment)
-            )
+            url = urlunsplit((parts.scheme, parts.netloc, parts.path, "&".join(new_pairs), parts.fragment))
     if parts.username or parts.password:
         netloc = parts.hostname or ""
         if parts.port:
@@ -98,19 +96,19 @@ def redact_request(block: bytes, secrets: Iterable[str] = ()) -> Redaction:
     removed: list[str] = []
     out_lines: list[bytes] = []
     for number, line in enumerate(lines):
+        kept = line
         if number == 0 and line:
             method, _, rest = line.partition(b" ")
             target, _, version = rest.rpartition(b" ")
             new_target, found = redact_url(target.decode("iso-8859-1"), secrets)
             removed.extend(found)
-            line = b" ".join([method, new_target.encode("iso-8859-1"), version])
+            kept = b" ".join([method, new_target.encode("iso-8859-1"), version])
         elif b":" in line:
             name, _, value = line.partition(b":")
             if name.strip().lower().decode("iso-8859-1") in SENSITIVE_HEADERS and value.strip():
-                scheme = _auth_scheme(value)
-                line = name + b": " + scheme + REDACTED.encode()
+                kept = name + b": " + _auth_scheme(value) + REDACTED.encode()
                 removed.append(f"header {name.strip().decode('iso-8859-1')}")
-        out_lines.append(line)
+        out_lines.append(kept)
     data = b"\r\n".join(out_lines) + body
     for secret in secrets:
         encoded = secret.encode("utf-8")

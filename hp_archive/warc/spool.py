@@ -257,9 +257,7 @@ class SpoolWriter:
         closed: list[SpooledFile] = []
         for series in sorted(self._files):
             handle = self._files[series]
-            body = json.dumps(
-                metadata(series), sort_keys=True, ensure_ascii=False, indent=1
-            ).encode("utf-8")
+            body = json.dumps(metadata(series), sort_keys=True, ensure_ascii=False, indent=1).encode("utf-8")
             handle.write(
                 metadata_record(
                     uri=f"urn:hp-archive:capture-report:{self.run_id}:{series}",

@@ -68,16 +68,11 @@ class WarcWriter:
             payload_digest = sha256_label(hexdigest=hashlib.sha256(payload).hexdigest())
         head = [f"{WARC_VERSION}\r\n"]
         head.extend(
-            f"{name}: {value}\r\n"
-            for name, value in record.header_fields(block_digest, payload_digest)
+            f"{name}: {value}\r\n" for name, value in record.header_fields(block_digest, payload_digest)
         )
         head.append("\r\n")
         raw = "".join(head).encode("utf-8") + block + b"\r\n\r\n"
-        data = (
-            gzip_member(raw, MEDIA_LEVEL if record.incompressible else TEXT_LEVEL)
-            if self._gzip
-            else raw
-        )
+        data = gzip_member(raw, MEDIA_LEVEL if record.incompressible else TEXT_LEVEL) if self._gzip else raw
         self._out.write(data)
         offset = self._offset
         self._offset += len(data)

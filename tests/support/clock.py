@@ -8,9 +8,7 @@ from datetime import UTC, datetime, timedelta
 class FakeClock:
     """A clock that moves only when told to (and a little on every reading, like real time)."""
 
-    def __init__(
-        self, start: datetime | None = None, tick: timedelta = timedelta(milliseconds=1)
-    ) -> None:
+    def __init__(self, start: datetime | None = None, tick: timedelta = timedelta(milliseconds=1)) -> None:
         self.now = start or datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
         self.tick = tick
         self.slept: list[float] = []

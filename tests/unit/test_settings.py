@@ -64,7 +64,7 @@ def test_bad_entries_name_the_entry_and_field(entry: dict, message: str) -> None
 
 def test_duplicate_ids_and_bad_yaml(tmp_path: Path) -> None:
     entry = {"id": "a", "platform": "facebook", "handle": "1"}
-    with pytest.raises(ConfigError, match="entry 2 .*duplicate account id 'a'"):
+    with pytest.raises(ConfigError, match=r"entry 2 .*duplicate account id 'a'"):
         parse_accounts([entry, entry])
     path = tmp_path / "accounts.yaml"
     path.write_text("accounts: [\n  - id: a\n")
@@ -75,9 +75,7 @@ def test_duplicate_ids_and_bad_yaml(tmp_path: Path) -> None:
 
 
 def test_token_is_read_from_the_named_variable_and_never_printed() -> None:
-    [account] = parse_accounts(
-        [{"id": "a", "platform": "facebook", "handle": "1", "token_env": "TOK"}]
-    )
+    [account] = parse_accounts([{"id": "a", "platform": "facebook", "handle": "1", "token_env": "TOK"}])
     token = account.read_token({"TOK": "EAAB-super-secret"})
     assert token is not None and token.reveal() == "EAAB-super-secret"
     assert "super-secret" not in repr(token) + str(token) + f"{token}"

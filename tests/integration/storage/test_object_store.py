@@ -166,9 +166,7 @@ def test_range_past_the_end_is_an_error(store: ObjectStore) -> None:
         store.get_range("small", -1, 1)
 
 
-@pytest.mark.parametrize(
-    "key", ["", "/abs", "a//b", "../escape", "a/../b", "a/./b", "a/", "a\\b", "a\x00b"]
-)
+@pytest.mark.parametrize("key", ["", "/abs", "a//b", "../escape", "a/../b", "a/./b", "a/", "a\\b", "a\x00b"])
 def test_invalid_keys_are_refused(store: ObjectStore, key: str) -> None:
     with pytest.raises(StorageError) as caught:
         store.put_bytes(key, b"x")
@@ -289,9 +287,7 @@ def test_delete_of_missing_key_on_a_locked_store_is_a_no_op(locked_store: Object
 def test_s3_writes_sha256_checksums_and_metadata(s3_kind: Any, s3_client: Any) -> None:
     store = s3_kind.make()
     store.put_bytes("k.warc.gz", WARC)
-    head = s3_client.head_object(
-        Bucket=store.bucket, Key="archive/k.warc.gz", ChecksumMode="ENABLED"
-    )
+    head = s3_client.head_object(Bucket=store.bucket, Key="archive/k.warc.gz", ChecksumMode="ENABLED")
     assert head["Metadata"]["sha256"] == sha(WARC)
     assert head["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(WARC).digest()).decode()
     assert store.url == f"s3://{store.bucket}/archive"
@@ -331,9 +327,7 @@ def test_s3_conditional_write_catches_a_racing_writer(s3_kind: Any, s3_client: A
     store.head = head_missing_once
     with pytest.raises(ObjectExistsError):
         store.put_bytes("race", WARC)
-    assert s3_client.get_object(Bucket=store.bucket, Key="archive/race")["Body"].read() == (
-        b"other writer"
-    )
+    assert s3_client.get_object(Bucket=store.bucket, Key="archive/race")["Body"].read() == (b"other writer")
     assert len(calls) == 2  # the If-None-Match refusal sent us back to HEAD
 
 
@@ -426,9 +420,7 @@ def test_s3_errors_are_one_line_and_never_carry_credentials(
         assert cause is None or SECRET_KEY not in str(cause)
 
 
-def test_s3_falls_back_when_the_server_lacks_conditional_writes(
-    moto_endpoint: str, make_bucket: Any
-) -> None:
+def test_s3_falls_back_when_the_server_lacks_conditional_writes(moto_endpoint: str, make_bucket: Any) -> None:
     """Older MinIO/Ceph answer If-None-Match with 501; the HEAD before the write still guards."""
     client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
     refused: list[str] = []
@@ -469,9 +461,7 @@ class _Raw:
         ("SlowDown", StorageError),
     ],
 )
-def test_s3_error_codes_map_to_the_hierarchy(
-    code: str, expected: type[StorageError], aws_env: Any
-) -> None:
+def test_s3_error_codes_map_to_the_hierarchy(code: str, expected: type[StorageError], aws_env: Any) -> None:
     # moto does not produce these (it accepts any checksum and any signature), so build them.
     error = ClientError({"Error": {"Code": code, "Message": "from the server"}}, "PutObject")
     translated = S3ObjectStore("records")._error(error, "write", "k")

@@ -21,9 +21,7 @@ def test_split_keeps_header_order_and_spelling() -> None:
 def test_chunked_and_gzip_bodies_are_decoded() -> None:
     payload = gzip.compress(b'{"data": []}')
     chunked = b"%x\r\n" % len(payload) + payload + b"\r\n0\r\n\r\n"
-    block = (
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n\r\n" + chunked
-    )
+    block = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n\r\n" + chunked
     msg = split_http_message(block)
     assert msg.body() == b'{"data": []}'
     assert msg.json() == {"data": []}

@@ -23,7 +23,9 @@ def test_authorization_cookie_and_api_key_headers_are_redacted() -> None:
 
 
 def test_token_query_parameters_are_redacted_in_request_line_and_uri() -> None:
-    block = f"GET /v25.0/1/posts?access_token={TOKEN}&limit=100&key=AIzaXYZ HTTP/1.1\r\nHost: h\r\n\r\n".encode()
+    block = (
+        f"GET /v25.0/1/posts?access_token={TOKEN}&limit=100&key=AIzaXYZ HTTP/1.1\r\nHost: h\r\n\r\n".encode()
+    )
     result = redact_request(block, [TOKEN])
     first_line = result.data.split(b"\r\n", 1)[0]
     assert first_line == b"GET /v25.0/1/posts?access_token=REDACTED&limit=100&key=REDACTED HTTP/1.1"

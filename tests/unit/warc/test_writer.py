@@ -6,8 +6,6 @@ import gzip
 import hashlib
 import io
 import json
-import subprocess
-import sys
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +23,7 @@ from hp_archive.warc.records import (
     warcinfo_record,
 )
 from hp_archive.warc.writer import WarcWriter
+from tests.support.tools import cdxj_index, warcio_check
 
 DATE = datetime(2026, 11, 25, 8, 0, 0, 123456, tzinfo=UTC)
 RESPONSE = (
@@ -32,9 +31,7 @@ RESPONSE = (
     b"X-Odd-Spacing:   kept  \r\nContent-Length: 20\r\n\r\n"
     b'{"message":"caf\xc3\xa9"}'
 )
-REQUEST = (
-    b"GET /v25.0/1/posts HTTP/1.1\r\nHost: graph.example\r\nAuthorization: OAuth REDACTED\r\n\r\n"
-)
+REQUEST = b"GET /v25.0/1/posts HTTP/1.1\r\nHost: graph.example\r\nAuthorization: OAuth REDACTED\r\n\r\n"
 GOLDEN = Path(__file__).parents[2] / "data" / "warc" / "golden-response.warc"
 
 
@@ -116,7 +113,7 @@ def test_http_head_is_kept_exactly_as_received() -> None:
     out = io.BytesIO()
     write_sample(out)
     out.seek(0)
-    response = [r for r in iter_records(out) if r.rec_type == "response"][0]
+    response = next(r for r in iter_records(out) if r.rec_type == "response")
     assert response.block == RESPONSE  # odd header spacing and order survive
     assert response.get("WARC-Block-Digest") == "sha256:" + hashlib.sha256(RESPONSE).hexdigest()
     body = RESPONSE[split_http_message(RESPONSE).head_length :]
@@ -189,18 +186,12 @@ def test_warcio_check_and_cdxj_indexer_accept_the_file(tmp_path: Path) -> None:
     path = tmp_path / "sample.warc.gz"
     with path.open("wb") as fh:
         write_sample(fh)
-    check = subprocess.run(
-        [sys.executable, "-m", "warcio.cli", "check", "-v", str(path)],
-        capture_output=True,
-        text=True,
-    )
+    check = warcio_check([str(path)])
     assert check.returncode == 0, check.stdout + check.stderr
     assert "digest pass" in check.stdout
     assert "fail" not in check.stdout
-    index = subprocess.run(
-        [sys.executable, "-m", "cdxj_indexer.main", str(path)], capture_output=True, text=True
-    )
-    assert index.returncode == 0, index.stderr
+    index = cdxj_index([str(path)])
+    assert index.returncode == 0 and not index.stderr, index.stderr
     lines = [line for line in index.stdout.splitlines() if line.strip()]
     assert len(lines) == 3  # response, revisit and metadata are indexed; requests are not
     assert '"mime": "warc/revisit"' in lines[1] or '"mime": "warc/revisit"' in lines[0]
