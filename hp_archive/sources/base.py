@@ -139,6 +139,11 @@ class Listing(AbstractContextManager["Listing"]):
     def incomplete(self, reason: str) -> None:
         """Mark the listing incomplete although no exception was raised (e.g. a page cap)."""
 
+    def not_modified(self) -> None:
+        """The platform answered "unchanged" (HTTP 304): nothing in it is judged deleted, and
+        the listing does not count against completeness."""
+        self.incomplete("not modified since the last capture")
+
     def expect(self, count: int) -> None:
         """Record how many items the platform says the listing holds (e.g. a total_count)."""
         del count

@@ -89,6 +89,7 @@ class ListingState:
     pages: list[str] = field(default_factory=list)
     items: Counter[str] = field(default_factory=Counter)
     expected: int | None = None
+    not_modified: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -102,6 +103,7 @@ class ListingState:
             "pages": list(self.pages),
             "items_listed": dict(sorted(self.items.items())),
             "expected": self.expected,
+            "not_modified": self.not_modified,
         }
 
 
@@ -124,6 +126,10 @@ class RunListing(Listing):
 
     def expect(self, count: int) -> None:
         self.state.expected = count
+
+    def not_modified(self) -> None:
+        self.state.complete = False
+        self.state.not_modified = True
 
     def __enter__(self) -> RunListing:
         return self
@@ -328,4 +334,4 @@ class RunContext:
         return [state.as_dict() for state in self.listings if state.series == series]
 
     def complete(self) -> bool:
-        return not self.failures and all(state.complete for state in self.listings)
+        return not self.failures and all(state.complete or state.not_modified for state in self.listings)
