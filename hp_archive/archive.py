@@ -12,11 +12,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from hp_archive.index.db import make_engine, session_factory, upgrade
+from hp_archive import audit
+from hp_archive.audit import SigningKey
+from hp_archive.index.db import make_engine, session_factory, transaction, upgrade
 from hp_archive.settings import Settings
 from hp_archive.sources.context import RetryPolicy
 from hp_archive.storage import ObjectStore, store_from_url
@@ -46,10 +49,61 @@ class Archive:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     http_timeout: float = 60.0
     timezone: str = "America/Chicago"
+    signing_key_path: Path | None = None
+    _signing_key: SigningKey | None = field(default=None, init=False, repr=False)
 
     @property
     def sessions(self) -> sessionmaker[Session]:
         return session_factory(self.engine)
+
+    @property
+    def signing_key(self) -> SigningKey:
+        """The archive's Ed25519 key (created on first use; its public half is published)."""
+        if self._signing_key is None:
+            path = self.signing_key_path or self.spool_dir.parent / "keys" / "archive-ed25519.pem"
+            self._signing_key = SigningKey.load_or_create(path)
+            self._signing_key.publish(self.store)
+        return self._signing_key
+
+    def record(
+        self,
+        action: str,
+        *,
+        target: str = "",
+        params: Mapping[str, Any] | None = None,
+        actor: str | None = None,
+        session: Session | None = None,
+    ) -> int:
+        """Append an audit entry (in ``session``'s transaction if given) and mirror it signed.
+
+        Returns the entry's sequence number. With ``session`` the caller commits, then calls
+        :meth:`mirror_audit`; without, the entry commits and is mirrored here.
+        """
+        if session is not None:
+            return audit.append(
+                session,
+                at=self.clock(),
+                actor=actor or self.operator,
+                action=action,
+                target=target,
+                params=params,
+            ).seq
+        with transaction(self.sessions) as own:
+            seq = audit.append(
+                own,
+                at=self.clock(),
+                actor=actor or self.operator,
+                action=action,
+                target=target,
+                params=params,
+            ).seq
+        self.mirror_audit()
+        return seq
+
+    def mirror_audit(self) -> None:
+        """Write signed copies of committed, not yet mirrored audit entries to the store."""
+        with transaction(self.sessions) as session:
+            audit.mirror_pending(session, self.store, self.signing_key)
 
     @classmethod
     def open(
@@ -81,6 +135,7 @@ class Archive:
             environ=dict(os.environ if environ is None else environ),
             operator=settings.operator,
             timezone=settings.timezone,
+            signing_key_path=settings.signing_key_path,
         )
 
     def close(self) -> None:

@@ -287,7 +287,13 @@ def _run_capture(
     checkpoint("spooled")
     if not files:
         shutil.rmtree(spool_dir, ignore_errors=True)
-        return RunResult(run_id, account.id, account.platform, "indexed", outcome, error, report=report_base)
+        result = RunResult(
+            run_id, account.id, account.platform, "indexed", outcome, error, report=report_base
+        )
+        with transaction(archive.sessions) as session:
+            _audit_run(archive, session, result)
+        archive.mirror_audit()
+        return result
     return _finish(archive, run_id, checkpoint)
 
 
@@ -412,8 +418,27 @@ def _finish(archive: Archive, run_id: str, checkpoint: Checkpoint) -> RunResult:
         report["events"] = run_event_counts(session, run_id)
         run.report = report
         result = _result_from_row(run)
+        _audit_run(archive, session, result)
+    archive.mirror_audit()
     shutil.rmtree(spool_dir, ignore_errors=True)
     return result
+
+
+def _audit_run(archive: Archive, session: Any, result: RunResult) -> None:
+    """Every capture run leaves an audit entry naming its files and their SHA-256."""
+    archive.record(
+        "capture.run",
+        target=result.run_id,
+        params={
+            "account": result.account_id,
+            "platform": result.platform,
+            "outcome": result.outcome,
+            "error": result.error,
+            "files": [{"key": f["key"], "sha256": f["sha256"], "size": f["size"]} for f in result.files],
+            "events": dict(result.events),
+        },
+        session=session,
+    )
 
 
 def _index_one(

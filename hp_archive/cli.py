@@ -240,6 +240,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     try:
         with archive.sessions() as session:
             results = search(session, args.query, limit=args.limit, offset=args.offset)
+        archive.record("search", params={"query": args.query, "total": results.total})
     finally:
         archive.close()
     if args.json:
@@ -290,6 +291,30 @@ def cmd_show(args: argparse.Namespace) -> int:
         for child in data["replies"]:
             print(f"  {child['id']} [{child['status']}] {child['author']}: {child['text'][:80]!r}")
     return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from hp_archive.audit import verify_against_mirror, verify_chain
+
+    archive = _open_archive(_settings())
+    try:
+        with archive.sessions() as session:
+            problems = verify_chain(session) + verify_against_mirror(session, archive.store)
+            from sqlalchemy import func, select
+
+            from hp_archive.index.models import AuditEntry
+
+            total = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+    finally:
+        archive.close()
+    if args.json:
+        _print_json({"entries": total, "ok": not problems, "problems": [str(p) for p in problems]})
+    elif problems:
+        for problem in problems:
+            print(f"audit: {problem}", file=sys.stderr)
+    else:
+        print(f"audit log verified: {total} entries, hash chain and signed mirrors intact")
+    return 0 if not problems else 1
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -345,6 +370,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("show", cmd_show, "an item with its thread, versions and change events")
     p.add_argument("item", metavar="ITEM")
     p.add_argument("--versions", action="store_true", help="list every version, not only the current one")
+    audit_parser = sub.add_parser("audit", help="the append-only, hash-chained audit log")
+    audit_sub = audit_parser.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    p = audit_sub.add_parser("verify", help="walk the hash chain and compare it with its signed mirrors")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_audit_verify)
     p = add("demo", cmd_demo, "the whole pipeline against the local platform simulators")
     p.add_argument("--nights", type=int, default=3, help="simulated nights to capture (default 3)")
     return parser

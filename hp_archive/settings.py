@@ -206,9 +206,16 @@ class Settings:
     operator: str = "hp-archive"
     timezone: str = DEFAULT_TIMEZONE
 
+    signing_key_file: Path | None = None
+
     @property
     def spool_dir(self) -> Path:
         return self.home / "spool"
+
+    @property
+    def signing_key_path(self) -> Path:
+        """The archive's Ed25519 private key (created on first use)."""
+        return self.signing_key_file or self.home / "keys" / "archive-ed25519.pem"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -230,4 +237,7 @@ class Settings:
             require_object_lock=lock in ("1", "true", "yes"),
             operator=env.get("HP_ARCHIVE_OPERATOR") or env.get("USER") or "hp-archive",
             timezone=env.get("HP_ARCHIVE_TIMEZONE") or DEFAULT_TIMEZONE,
+            signing_key_file=Path(key_file).expanduser()
+            if (key_file := env.get("HP_ARCHIVE_SIGNING_KEY_FILE"))
+            else None,
         )

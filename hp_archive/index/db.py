@@ -68,7 +68,7 @@ def upgrade(engine: Engine) -> None:
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, "heads")
     except OperationalError as exc:
         raise IndexError_(f"cannot reach or migrate the index at {safe_url(engine)}: {exc.orig}") from exc
 

@@ -210,3 +210,20 @@ class ChangeEvent(Base):
 
 
 EVENT_KINDS = ("created", "edited", "hidden", "unhidden", "deleted-observed", "restored")
+
+
+class AuditEntry(Base):
+    """One audit log entry (authoritative: never rebuilt by reindex; see hp_archive.audit)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target: Mapped[str] = mapped_column(Text)
+    params: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    mirrored: Mapped[bool] = mapped_column(Boolean, default=False, index=True)

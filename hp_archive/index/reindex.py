@@ -88,6 +88,15 @@ def reindex(archive: Archive, *, progress: Callable[[str], None] | None = None) 
         if progress is not None:
             progress(info.key)
     _restore_run_counts(archive)
+    archive.record(
+        "index.rebuild",
+        params={
+            "files": stats.files,
+            "records": stats.records,
+            "items": stats.items,
+            "versions": stats.versions,
+        },
+    )
     return stats
 
 
