@@ -7,15 +7,16 @@ Only this module (and the DAGs) read the real clock and the process environment.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from importlib import import_module
 from typing import Any
 
 from hp_archive import __version__
+from hp_archive.commands import common
 from hp_archive.errors import ConfigError, HPArchiveError
 
 log = logging.getLogger("hp_archive")
@@ -51,36 +52,19 @@ class SecretFilter(logging.Filter):
 
 
 def _now() -> datetime:
-    from hp_archive.archive import system_clock
-
-    return system_clock()
+    return common.now()
 
 
 def _settings() -> Any:
-    from hp_archive.settings import Settings
-
-    return Settings.from_env()
+    return common.settings()
 
 
 def _open_archive(settings: Any) -> Any:
-    from hp_archive.archive import Archive
-
-    return Archive.open(settings, clock=_now)
+    return common.open_archive(settings)
 
 
-def _print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, ensure_ascii=False, sort_keys=False)
-    sys.stdout.write("\n")
-
-
-def _table(rows: list[list[str]], headers: list[str]) -> str:
-    widths = [len(h) for h in headers]
-    for row in rows:
-        widths = [max(w, len(str(c))) for w, c in zip(widths, row, strict=True)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines.extend("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows)
-    return "\n".join(lines)
+_print_json = common.print_json
+_table = common.table
 
 
 # -- commands ------------------------------------------------------------------------------------
@@ -129,18 +113,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_time(value: str | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ConfigError(
-            f"{name} {value!r} is not an ISO-8601 time like 2026-11-25T08:00:00+00:00"
-        ) from None
-    if parsed.tzinfo is None:
-        raise ConfigError(f"{name} {value!r} has no time zone: add Z or an offset such as -06:00")
-    return parsed
+_parse_time = common.parse_time
 
 
 def cmd_capture(args: argparse.Namespace) -> int:
@@ -334,6 +307,10 @@ def _install_secret_filter(token_envs: Sequence[str | None]) -> None:
 # -- parser --------------------------------------------------------------------------------------
 
 
+# Modules with a register(subparsers) function adding a group of commands.
+COMMAND_GROUPS: tuple[str, ...] = ()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hp-archive",
@@ -351,6 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
         if json_flag:
             p.add_argument("--json", action="store_true", help="machine-readable output")
         return p
+
+    for group in COMMAND_GROUPS:
+        import_module(group).register(sub)
 
     add("init", cmd_init, "create config, database and object store layout")
     p = add("capture", cmd_capture, "capture now (what the nightly DAG runs per account)")

@@ -227,3 +227,41 @@ class AuditEntry(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
     mirrored: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+
+class Matter(Base):
+    """A legal matter holds and productions belong to (authoritative)."""
+
+    __tablename__ = "matters"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(255))
+
+
+class Hold(Base):
+    """A legal hold: a query (re-applied to later captures) and/or explicit items (authoritative)."""
+
+    __tablename__ = "holds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    matter_id: Mapped[str] = mapped_column(ForeignKey("matters.id"), index=True)
+    query: Mapped[str | None] = mapped_column(Text)
+    item_uids: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(255))
+    released_at: Mapped[datetime | None]
+    released_by: Mapped[str | None] = mapped_column(String(255))
+    release_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class HoldItem(Base):
+    """An item a hold covers, by its stable uid (survives reindex)."""
+
+    __tablename__ = "hold_items"
+
+    hold_id: Mapped[int] = mapped_column(ForeignKey("holds.id", ondelete="CASCADE"), primary_key=True)
+    item_uid: Mapped[str] = mapped_column(String(600), primary_key=True, index=True)
+    added_at: Mapped[datetime]

@@ -1,0 +1,1 @@
+"""E-discovery: matters, legal holds, and court-ready productions."""
