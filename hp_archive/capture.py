@@ -39,6 +39,7 @@ from hp_archive.errors import (
 )
 from hp_archive.index import models as m
 from hp_archive.index.db import transaction
+from hp_archive.index.hooks import run_index_hooks
 from hp_archive.index.ingest import (
     IngestStats,
     ingest_file,
@@ -460,6 +461,7 @@ def _index_one(
                 indexed_at=archive.clock(),
                 run_status="stored",
             )
+            run_index_hooks(archive, session, stats)
             checkpoint("indexing")
     return stats
 

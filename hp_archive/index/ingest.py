@@ -52,6 +52,10 @@ class IngestStats:
     unparsed: int = 0
     events: Counter[str] = field(default_factory=Counter)
     items_by_kind: Counter[str] = field(default_factory=Counter)
+    uids: set[str] = field(default_factory=set)
+    account_id: str = ""
+    run_id: str = ""
+    series: str = ""
 
     def merge(self, other: IngestStats) -> None:
         self.records += other.records
@@ -61,6 +65,7 @@ class IngestStats:
         self.unparsed += other.unparsed
         self.events.update(other.events)
         self.items_by_kind.update(other.items_by_kind)
+        self.uids |= other.uids
 
 
 @dataclass
@@ -102,7 +107,13 @@ def ingest_file(
     content = _read_file(session, key, path, read_range)
     info = content.info
     source = source_class(info.platform)
-    stats = IngestStats(key=key, records=len(content.records))
+    stats = IngestStats(
+        key=key,
+        records=len(content.records),
+        account_id=info.account_id,
+        run_id=info.run_id,
+        series=info.series,
+    )
 
     _ensure_account(session, info, content.first_date)
     _upsert_run(session, info, content.report, run_status)
@@ -352,6 +363,7 @@ def _apply_observations(
         decision = observe(known, content_digest=digest, hidden=parsed.hidden)
         stats.items_seen += 1
         stats.items_by_kind[parsed.kind] += 1
+        stats.uids.add(uid)
         if row is None:
             row = m.Item(
                 uid=uid,

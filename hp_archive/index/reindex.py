@@ -18,6 +18,7 @@ from hp_archive.archive import Archive
 from hp_archive.errors import CaptureError
 from hp_archive.index import models as m
 from hp_archive.index.db import transaction
+from hp_archive.index.hooks import run_index_hooks
 from hp_archive.index.ingest import ingest_file, run_archived_counts, run_event_counts
 from hp_archive.warc.naming import WARC_PREFIX, parse_object_key
 from hp_archive.warc.reader import first_record
@@ -80,6 +81,7 @@ def reindex(archive: Archive, *, progress: Callable[[str], None] | None = None) 
                 read_range=archive.store.get_range,
                 indexed_at=archive.clock(),
             )
+            run_index_hooks(archive, session, result)
         stats.files += 1
         stats.records += result.records
         stats.items += result.new_items
