@@ -290,6 +290,32 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0 if not problems else 1
 
 
+def cmd_fixity(args: argparse.Namespace) -> int:
+    from hp_archive.fixity import check_fixity
+
+    archive = _open_archive(_settings())
+    try:
+        report = check_fixity(
+            archive,
+            as_of=_now(),
+            sample=args.sample,
+            period_days=args.period_days,
+            interval_days=args.interval_days,
+        )
+    finally:
+        archive.close()
+    if args.json:
+        _print_json(report.as_dict())
+    else:
+        print(
+            f"fixity: checked {report.checked} of {report.total_objects} stored WARC objects "
+            f"({report.bytes_read} bytes); {len(report.problems)} problem(s); audit entry {report.audit_seq}"
+        )
+    for problem in report.problems:
+        print(f"fixity: {problem}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from hp_archive.demo import run_demo
 
@@ -355,6 +381,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = audit_sub.add_parser("verify", help="walk the hash chain and compare it with its signed mirrors")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_audit_verify)
+    p = add("fixity", cmd_fixity, "re-hash stored objects against their recorded SHA-256 (audited)")
+    p.add_argument("--sample", type=int, metavar="N", help="check only N objects (rotating with the date)")
+    p.add_argument(
+        "--period-days", type=int, metavar="D", help="check this run's slice so all are read every D days"
+    )
+    p.add_argument("--interval-days", type=int, default=7, metavar="I", help="days between runs (default 7)")
     p = add("demo", cmd_demo, "the whole pipeline against the local platform simulators")
     p.add_argument("--nights", type=int, default=3, help="simulated nights to capture (default 3)")
     return parser
