@@ -185,7 +185,7 @@ def _run_capture(
     source_cls = source_class(account.platform)
     source = source_cls(account)
     # a missing token is refused before anything is recorded, naming the variable to set
-    token = account.read_token(archive.environ) if source_cls.needs_token and account.token_env else None
+    token = account.read_token(archive.environ) if source_cls.needs_token and account.token_key else None
     with transaction(archive.sessions) as session:
         if session.get(m.Account, account.id) is None:
             session.add(

@@ -132,7 +132,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
         accounts = [a for a in accounts if a.id in args.account]
     if not accounts:
         raise ConfigError(f"no accounts to capture: add them to {settings.accounts_path}")
-    _install_secret_filter([a.token_env for a in accounts])
+    _install_secret_filter([a.token_key for a in accounts])
     window_end = _parse_time(args.window_end, "--window-end") or _now()
     window_start = _parse_time(args.window_start, "--window-start")
     archive = _open_archive(settings)

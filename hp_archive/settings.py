@@ -56,6 +56,7 @@ class AccountModel(BaseModel):
     handle: str
     base_url: str | None = None
     token_env: str | None = None
+    token_conn: str | None = None
     series: str = "social-media"
     series_by_kind: dict[str, str] = Field(default_factory=dict)
     lookback_days: int = Field(default=30, ge=0, le=3650)
@@ -84,6 +85,13 @@ class AccountModel(BaseModel):
                 raise ValueError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
             if not ID_PATTERN.match(series):
                 raise ValueError(f"series {series!r} for {kind!r} must be a-z, 0-9, '-' or '_'")
+        return value
+
+    @field_validator("token_conn")
+    @classmethod
+    def _token_conn_shape(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[A-Za-z0-9_.-]{1,250}$", value):
+            raise ValueError("must be an Airflow connection id (letters, digits, '_', '.', '-')")
         return value
 
     @field_validator("token_env")
@@ -115,6 +123,7 @@ class Account:
     handle: str
     base_url: str | None = None
     token_env: str | None = None
+    token_conn: str | None = None
     series: str = "social-media"
     series_by_kind: Mapping[str, str] = field(default_factory=dict)
     lookback_days: int = 30
@@ -125,17 +134,32 @@ class Account:
         """The record series a record of ``kind`` (post/comment/reply/media/page) belongs to."""
         return self.series_by_kind.get(kind, self.series)
 
+    @property
+    def token_key(self) -> str | None:
+        """The environment name the token is read from (``token_env``, or one derived for a
+        ``token_conn`` the Airflow glue fills in); None when the account needs no token."""
+        if self.token_env:
+            return self.token_env
+        if self.token_conn:
+            return "HP_ARCHIVE_TOKEN_" + re.sub(r"[^A-Z0-9]", "_", self.id.upper())
+        return None
+
     def read_token(self, environ: Mapping[str, str] | None = None) -> Secret | None:
-        """The account's token from its ``token_env`` variable; None when it needs no token."""
-        if self.token_env is None:
+        """The account's token; None when it needs no token."""
+        name = self.token_key
+        if name is None:
             return None
         env = os.environ if environ is None else environ
-        value = env.get(self.token_env, "")
+        value = env.get(name, "")
         if not value:
+            where = (
+                f"Airflow connection '{self.token_conn}' (its password)"
+                if self.token_conn
+                else (f"environment variable {name}")
+            )
             raise AuthenticationError(
-                f"account '{self.id}' ({self.platform}): environment variable {self.token_env} "
-                "is empty or unset; export the page's access token in it (or set the Airflow "
-                "connection) and re-run"
+                f"account '{self.id}' ({self.platform}): no token in {where}; put the account's "
+                "access token there and re-run"
             )
         return Secret(value)
 

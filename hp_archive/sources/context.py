@@ -261,7 +261,13 @@ class RunContext:
                 raise AuthenticationError(
                     f"account '{self.account.id}' ({self.account.platform}): the platform refused "
                     f"the token ({message}); renew the access token"
-                    + (f" in {self.account.token_env}" if self.account.token_env else "")
+                    + (
+                        f" in Airflow connection '{self.account.token_conn}'"
+                        if self.account.token_conn
+                        else f" in {self.account.token_env}"
+                        if self.account.token_env
+                        else ""
+                    )
                     + " and re-run; other accounts are not affected"
                 )
             if verdict.action in ("retry", "rate-limited") and attempt < self.retry.max_attempts:

@@ -159,4 +159,4 @@ def test_missing_token_names_the_variable(tmp_path: Path) -> None:
     )
     result = run(tmp_path, "capture", env={"HP_FB_TOKEN": ""})
     assert result.returncode == 1
-    assert "HP_FB_TOKEN is empty or unset" in result.stderr
+    assert "no token in environment variable HP_FB_TOKEN" in result.stderr
