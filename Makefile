@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(PIP) install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(PIP) install --quiet -e '.[test,postgres]'
+	$(PIP) install --quiet -e '.[test,postgres,airflow]'
 	touch $(STAMP)
 
 venv: $(BIN)/python
@@ -31,13 +31,13 @@ test-fast: install
 
 ## lint: ruff (lint + format check) and mypy --strict on the package
 lint: install
-	$(BIN)/ruff check hp_archive tests
-	$(BIN)/ruff format --check hp_archive tests
+	$(BIN)/ruff check hp_archive tests dags plugins benchmarks
+	$(BIN)/ruff format --check hp_archive tests dags plugins benchmarks
 	$(BIN)/mypy hp_archive
 
 format: install
-	$(BIN)/ruff format hp_archive tests
-	$(BIN)/ruff check --fix hp_archive tests
+	$(BIN)/ruff format hp_archive tests dags plugins benchmarks
+	$(BIN)/ruff check --fix hp_archive tests dags plugins benchmarks
 
 ## bench: the benchmark suite against the peers (never part of the timed tests)
 bench: install
