@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 import shutil
 import sys
 import time
@@ -20,15 +19,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hp_archive.archive import Archive
-from hp_archive.capture import RunResult, capture_account
-from hp_archive.settings import Account, Settings
-from hp_archive.sources.simulators.base import SimulatorServer
-from hp_archive.sources.simulators.facebook import FacebookGraphSimulator
-from hp_archive.sources.simulators.scenario import Scenario
+from hp_archive.capture import RunResult, capture_accounts
+from hp_archive.settings import Settings
+from hp_archive.sources.simulators.world import SimulatedDepartment
 from hp_archive.warc.naming import WARC_PREFIX
 from hp_archive.warc.reader import iter_records
-
-DEMO_TOKEN_ENV = "HP_DEMO_FACEBOOK_TOKEN"  # noqa: S105 - the variable name, not a token
 
 
 class SimulatedClock:
@@ -86,41 +81,35 @@ def demo_settings(base: Settings) -> Settings:
 
 
 def run_demo_capture(
-    settings: Settings, *, nights: int = 3, posts: int = 36, comments_per_post: int = 8
+    settings: Settings,
+    *,
+    nights: int = 3,
+    posts: int = 36,
+    comments_per_post: int = 8,
+    platforms: list[str] | None = None,
 ) -> DemoSummary:
-    """Serve the sample page, capture ``nights`` nights, verify every WARC; returns the summary."""
+    """Serve the sample department on every platform, capture ``nights`` nights, verify every WARC."""
     started = time.monotonic()
     if settings.home.exists():
         shutil.rmtree(settings.home)
     settings.home.mkdir(parents=True)
-    scenario = Scenario.department(posts=posts, comments_per_post=comments_per_post)
-    token = "demo-" + secrets.token_hex(20)
-    clock = SimulatedClock(scenario.now())
     summary = DemoSummary(home=str(settings.home), store=settings.storage_url, database=settings.database_url)
-    archive = Archive.open(settings, clock=clock, environ={DEMO_TOKEN_ENV: token}, sleep=lambda _s: None)
-    try:
-        with SimulatorServer(FacebookGraphSimulator(scenario, valid_tokens={token})) as server:
-            account = Account(
-                id="hppd-facebook",
-                platform="facebook",
-                handle=scenario.account.id,
-                base_url=f"{server.url}/v25.0",
-                token_env=DEMO_TOKEN_ENV,
-                series="social-media",
-                display_name=scenario.account.name,
-            )
+    with SimulatedDepartment(platforms=platforms, posts=posts, comments_per_post=comments_per_post) as dept:
+        clock = SimulatedClock(dept.now())
+        archive = Archive.open(settings, clock=clock, environ=dept.environ, sleep=lambda _s: None)
+        try:
             for night in range(nights):
-                changes = scenario.advance() if night else []
-                clock.set(scenario.now())
-                result = capture_account(archive, account, window_end=scenario.now())
-                summary.nights.append(_night(night, scenario.now(), changes, result))
-                summary.events.update(result.events)
-        for info in archive.store.list(WARC_PREFIX + "/"):
-            summary.warc_files += 1
-            with archive.store.open(info.key) as stream:
-                summary.warc_records += sum(1 for _ in iter_records(stream, check_digests=True))
-    finally:
-        archive.close()
+                changes = dept.advance() if night else {}
+                clock.set(dept.now())
+                for result in capture_accounts(archive, dept.accounts, window_end=dept.now()):
+                    summary.nights.append(_night(night, dept.now(), changes.get(result.platform, []), result))
+                    summary.events.update(result.events)
+            for info in archive.store.list(WARC_PREFIX + "/"):
+                summary.warc_files += 1
+                with archive.store.open(info.key) as stream:
+                    summary.warc_records += sum(1 for _ in iter_records(stream, check_digests=True))
+        finally:
+            archive.close()
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -129,9 +118,12 @@ def _night(night: int, when: datetime, changes: list[str], result: RunResult) ->
     data = result.as_dict()
     return {
         "night": night + 1,
+        "account": data["account"],
+        "platform": data["platform"],
         "captured_at": when.isoformat(),
         "scenario_changes": changes,
         "outcome": data["outcome"],
+        "error": data["error"],
         "listed": data["listed"],
         "archived": data["archived"],
         "media": data["media"],
@@ -156,21 +148,26 @@ def run_demo(base: Settings, *, nights: int = 3, json_output: bool = False) -> i
 
 
 def _print(summary: DemoSummary) -> None:
-    print("hp-archive demo: a sample department Facebook page served by the local Graph API simulator\n")
+    print("hp-archive demo: a sample department served by local simulators of each platform's API\n")
     for night in summary.nights:
         listed, archived = night["listed"], night["archived"]
-        print(f"night {night['night']} (captured {night['captured_at']}): {night['outcome']}")
+        print(f"night {night['night']} {night['account']} ({night['platform']}): {night['outcome']}")
         changes = night["scenario_changes"]
         if changes:
             print(
-                f"  changes on the page since last night: {len(changes)} "
-                f"({'; '.join(changes[:4])}{' …' if len(changes) > 4 else ''})"
+                f"  changes since last night: {len(changes)} "
+                f"({'; '.join(changes[:3])}{' …' if len(changes) > 3 else ''})"
             )
         print(
             "  listed/archived: "
             + ", ".join(
-                f"{kind}s {listed.get(kind, 0)}/{archived.get(kind, 0)}"
-                for kind in ("post", "comment", "reply", "media")
+                f"{label} {listed.get(kind, 0)}/{archived.get(kind, 0)}"
+                for kind, label in (
+                    ("post", "posts"),
+                    ("comment", "comments"),
+                    ("reply", "replies"),
+                    ("media", "media"),
+                )
             )
         )
         media = night["media"]
@@ -183,6 +180,8 @@ def _print(summary: DemoSummary) -> None:
             "  change events: "
             + (", ".join(f"{k} {v}" for k, v in sorted(night["events"].items())) or "none")
         )
+        if night["error"]:
+            print(f"  error: {night['error']}")
         for failure in night["failures"]:
             print(f"  failure: {failure['what']}: {failure['reason']}")
     print(

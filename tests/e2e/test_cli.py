@@ -65,19 +65,19 @@ def test_demo_warcs_pass_warcio_check_and_cdxj_indexer(demo: tuple[Path, dict, f
 
 def test_demo_token_never_lands_anywhere(demo: tuple[Path, dict, float, str]) -> None:
     home, _, _, log = demo
-    # the demo's token is random per run; it starts with "demo-" and is 45 characters long
+    # the simulated tokens are random per run: "sim-<platform>-" and 40 hex digits
     import re
 
     candidates = set(
         re.findall(
-            rb"demo-[0-9a-f]{40}",
+            rb"sim-[a-z]+-[0-9a-f]{40}",
             b"".join(decompressed(p.read_bytes()) for p in (home / "store").rglob("*.warc.gz")),
         )
     )
     assert candidates == set()
-    assert re.search(r"demo-[0-9a-f]{40}", log) is None
+    assert re.search(r"sim-[a-z]+-[0-9a-f]{40}", log) is None
     db = (home / "index.sqlite").read_bytes()
-    assert re.search(rb"demo-[0-9a-f]{40}", db) is None
+    assert re.search(rb"sim-[a-z]+-[0-9a-f]{40}", db) is None
 
 
 def test_search_json_contract_and_show(demo: tuple[Path, dict, float, str]) -> None:
