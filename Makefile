@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv install demo test test-fast lint format bench clean
+.PHONY: venv install demo test test-fast lint format bench airflow clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ format: install
 ## bench: the benchmark suite against the peers (never part of the timed tests)
 bench: install
 	$(BIN)/python -m benchmarks.run
+
+## airflow: Airflow standalone on the embedded defaults with the platform simulators (http://localhost:8080)
+airflow: install
+	BIN=$(BIN) deploy/airflow-standalone.sh
 
 clean:
 	rm -rf $(VENV) hp-archive-data .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from importlib import import_module
+from pathlib import Path
 from typing import Any
 
 from hp_archive import __version__
@@ -316,6 +317,50 @@ def cmd_fixity(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Serve the simulated department until interrupted; write its accounts and token files."""
+    import signal
+    import threading
+
+    import yaml
+
+    from hp_archive.sources.simulators.world import SimulatedDepartment
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    ports = {}
+    if args.base_port:
+        from hp_archive.sources.simulators import simulator_platforms
+
+        ports = {name: args.base_port + i for i, name in enumerate(simulator_platforms())}
+    with SimulatedDepartment(ports=ports) as dept:
+        accounts = [
+            {k: v for k, v in vars(a).items() if v not in (None, {}, "") and k != "options"}
+            for a in dept.accounts
+        ]
+        args.accounts.parent.mkdir(parents=True, exist_ok=True)
+        args.accounts.write_text(
+            "# written by 'hp-archive simulate': accounts pointing at the local platform simulators\n"
+            + yaml.safe_dump({"accounts": accounts}, sort_keys=False),
+            encoding="utf-8",
+        )
+        fd = os.open(args.env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            for name, value in sorted(dept.environ.items()):
+                fh.write(f"export {name}={value}\n")
+        print(
+            f"simulating {len(accounts)} platform(s); accounts in {args.accounts}, tokens in {args.env_file}"
+        )
+        print("press Ctrl-C to stop")
+        try:
+            while not stop.wait(timeout=args.night_seconds or None):
+                if args.night_seconds:
+                    dept.advance()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from hp_archive.demo import run_demo
 
@@ -387,6 +432,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--period-days", type=int, metavar="D", help="check this run's slice so all are read every D days"
     )
     p.add_argument("--interval-days", type=int, default=7, metavar="I", help="days between runs (default 7)")
+    p = add(
+        "simulate", cmd_simulate, "serve the platform simulators (for 'make airflow' and trying things out)"
+    )
+    p.add_argument("--accounts", type=Path, default=Path("hp-archive-data/simulated-accounts.yaml"))
+    p.add_argument("--env-file", type=Path, default=Path("hp-archive-data/simulated-tokens.env"))
+    p.add_argument("--base-port", type=int, default=18100, help="first loopback port (0 = any free ports)")
+    p.add_argument("--night-seconds", type=float, default=0, help="advance the scenario every N seconds")
     p = add("demo", cmd_demo, "the whole pipeline against the local platform simulators")
     p.add_argument("--nights", type=int, default=3, help="simulated nights to capture (default 3)")
     return parser
