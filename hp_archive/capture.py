@@ -185,7 +185,9 @@ def _run_capture(
     source_cls = source_class(account.platform)
     source = source_cls(account)
     # a missing token is refused before anything is recorded, naming the variable to set
-    token = account.read_token(archive.environ) if source_cls.needs_token and account.token_key else None
+    token = None
+    if account.token_key and (source_cls.needs_token or archive.environ.get(account.token_key)):
+        token = account.read_token(archive.environ)
     with transaction(archive.sessions) as session:
         if session.get(m.Account, account.id) is None:
             session.add(

@@ -23,6 +23,13 @@ from hp_archive.sources.base import (
 # platform name -> "module:Class"; modules are imported on first use
 _REGISTRY: dict[str, str] = {
     "facebook": "hp_archive.sources.facebook:FacebookPagesSource",
+    "instagram": "hp_archive.sources.instagram:InstagramSource",
+    "youtube": "hp_archive.sources.youtube:YouTubeSource",
+    "x": "hp_archive.sources.x:XSource",
+    "bluesky": "hp_archive.sources.bluesky:BlueskySource",
+    "mastodon": "hp_archive.sources.mastodon:MastodonSource",
+    "feed": "hp_archive.sources.feed:FeedSource",
+    "web": "hp_archive.sources.web:WebPageSource",
 }
 
 

@@ -265,6 +265,16 @@ class Source(ABC):
         return Verdict("error", f"HTTP {status}")
 
     @classmethod
+    def recognizes(cls, url: str) -> bool:
+        """Whether ``url`` is one of this platform's API responses that :meth:`parse` reads.
+
+        Used for WARCs written by other tools (``hp-archive import``): a recognized response is
+        parsed into this platform's items. The default recognizes nothing.
+        """
+        del url
+        return False
+
+    @classmethod
     def describe(cls) -> dict[str, Any]:
         """The entry ``hp-archive sources`` prints."""
         return {

@@ -61,6 +61,7 @@ COMMENT_FIELDS = (
     "attachment{type,title,description,url,target{id,url},media{image{src,height,width}}}"
 )
 POST_EDGES = frozenset({"posts", "feed", "published_posts"})
+GRAPH_HOSTS = frozenset({"graph.facebook.com", "graph.beta.facebook.com"})
 
 # Graph error codes [notes §4]
 AUTH_CODES = frozenset({102, 104, 190})
@@ -308,6 +309,12 @@ class FacebookPagesSource(Source):
         return Verdict("error", f"HTTP {status} for {strip_query(response.url)}{detail}")
 
     # -- parse ----------------------------------------------------------------------------------
+
+    @classmethod
+    def recognizes(cls, url: str) -> bool:
+        """Graph API responses (``graph.facebook.com``, any version), e.g. in a warcprox WARC."""
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and (parts.hostname or "") in GRAPH_HOSTS
 
     @classmethod
     def parse(cls, response: ArchivedResponse) -> ParseResult:

@@ -33,6 +33,27 @@ SIMULATORS: dict[str, SimulatorEntry] = {
     "facebook": SimulatorEntry(
         "hp_archive.sources.simulators.facebook:FacebookGraphSimulator", base_path="/v25.0"
     ),
+    "x": SimulatorEntry("hp_archive.sources.simulators.x:XApiSimulator", handle="{username}"),
+    "mastodon": SimulatorEntry(
+        "hp_archive.sources.simulators.mastodon:MastodonSimulator", handle="{username}"
+    ),
+    "feed": SimulatorEntry(
+        "hp_archive.sources.simulators.feed:FeedSimulator", handle="{server}/feed.rss", needs_token=False
+    ),
+    "web": SimulatorEntry(
+        "hp_archive.sources.simulators.web:WebSiteSimulator", handle="{server}/", needs_token=False
+    ),
+    "instagram": SimulatorEntry(
+        "hp_archive.sources.simulators.instagram:InstagramGraphSimulator", base_path="/v25.0"
+    ),
+    "youtube": SimulatorEntry(
+        "hp_archive.sources.simulators.youtube:YouTubeDataSimulator", base_path="/youtube/v3", handle="mine"
+    ),
+    "bluesky": SimulatorEntry(
+        "hp_archive.sources.simulators.bluesky:BlueskyAppViewSimulator",
+        handle="{username}.bsky.social",
+        needs_token=False,
+    ),
 }
 
 

@@ -62,6 +62,9 @@ class SimPost:
     edited_at: datetime | None = None
     share_count: int = 0
     history: list[tuple[datetime, str]] = field(default_factory=list)
+    #: the account turned commenting off (YouTube answers ``commentsDisabled``); never set by
+    #: the nightly script, only by tests and platform-specific stories
+    comments_disabled: bool = False
 
     def live_comments(self) -> list[SimComment]:
         return [c for c in self.comments if not c.deleted]
