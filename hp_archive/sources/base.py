@@ -144,6 +144,13 @@ class Listing(AbstractContextManager["Listing"]):
         the listing does not count against completeness."""
         self.incomplete("not modified since the last capture")
 
+    def skipped(self, reason: str) -> None:
+        """The platform answered that there is nothing to list (e.g. comments turned off):
+        like :meth:`not_modified`, nothing is judged deleted and completeness is not affected,
+        and the report says why."""
+        self.not_modified()
+        del reason
+
     def expect(self, count: int) -> None:
         """Record how many items the platform says the listing holds (e.g. a total_count)."""
         del count

@@ -103,7 +103,8 @@ class ListingState:
             "pages": list(self.pages),
             "items_listed": dict(sorted(self.items.items())),
             "expected": self.expected,
-            "not_modified": self.not_modified,
+            "not_modified": self.not_modified and not self.error,
+            "skipped": self.error if self.not_modified else None,
         }
 
 
@@ -130,6 +131,11 @@ class RunListing(Listing):
     def not_modified(self) -> None:
         self.state.complete = False
         self.state.not_modified = True
+
+    def skipped(self, reason: str) -> None:
+        self.state.complete = False
+        self.state.not_modified = True
+        self.state.error = reason
 
     def __enter__(self) -> RunListing:
         return self
@@ -275,7 +281,7 @@ class RunContext:
                 delay = verdict.retry_after
                 if delay is None:
                     delay = self.retry.backoff(attempt)
-                self._wait(delay, where)
+                self._wait(delay, where, message)
                 continue
             if verdict.action == "rate-limited":
                 raise RateLimitedError(
@@ -284,13 +290,14 @@ class RunContext:
                 )
             raise PlatformError(f"{where}: {message}" + (f" after {attempt} attempts" if attempt > 1 else ""))
 
-    def _wait(self, seconds: float, where: str) -> None:
+    def _wait(self, seconds: float, where: str, reason: str = "") -> None:
         seconds = max(0.0, float(seconds))
         if self.waited + seconds > self.retry.budget:
+            because = f" ({reason})" if reason else ""
             raise RateLimitedError(
                 f"account '{self.account.id}' ({self.account.platform}): waiting {seconds:.0f}s more "
-                f"at {where} would exceed the {self.retry.budget:.0f}s retry budget; the run stops "
-                "with a partial capture"
+                f"at {where}{because} would exceed the {self.retry.budget:.0f}s retry budget; the run "
+                "stops with a partial capture"
             )
         self.waited += seconds
         self.counts["waits"] += 1

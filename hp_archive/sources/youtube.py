@@ -204,7 +204,7 @@ class YouTubeSource(Source):
                 if collected.comments_disabled:
                     # The owner turned comments off: YouTube says nothing about the comments
                     # that were there, so nothing may be judged deleted (and nothing failed).
-                    listing.not_modified()
+                    listing.skipped("comments are turned off on this video")
                     return
             for parent in collected.partial_threads:
                 params = {
