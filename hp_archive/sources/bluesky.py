@@ -20,11 +20,9 @@ CID is a new version. :meth:`BlueskySource.parse` reads any response back from i
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -37,16 +35,32 @@ from hp_archive.sources.base import (
     KIND_REPLY,
     ArchivedResponse,
     CaptureContext,
-    Fetched,
     Listing,
     ParsedItem,
     ParseResult,
     Source,
     Verdict,
-    parse_retry_after,
     text_of,
 )
 from hp_archive.sources.http import strip_query
+from hp_archive.sources.support import (
+    ItemsBuilder,
+    as_dict,
+    as_list,
+    as_nonempty_str,
+    as_time,
+    body_looks_json,
+    is_media,
+    json_body,
+    pick,
+    read_json_object,
+    reply_loop,
+    retry_after_seconds,
+    success_verdict,
+    type_name,
+    wait_until_reset,
+)
+from hp_archive.sources.walking import ListingItems, download_files, judge_page, listing_start
 
 NS = "app.bsky.feed.defs#"
 THREAD_VIEW = NS + "threadViewPost"
@@ -90,10 +104,10 @@ class BlueskySource(Source):
         if did is None:
             return
         roots, media = self._list_feed(ctx, base, headers, did)
-        self._download_media(ctx, media)
+        download_files(ctx, media, "bluesky media")
         for root in roots:
             if self._thread_due(ctx, root):
-                self._download_media(ctx, self._list_thread(ctx, base, headers, root))
+                download_files(ctx, self._list_thread(ctx, base, headers, root), "bluesky media")
 
     def _did(self, ctx: CaptureContext, base: str, headers: Mapping[str, str]) -> str | None:
         actor = self.account.handle.lstrip("@")
@@ -125,17 +139,13 @@ class BlueskySource(Source):
     def _list_feed(
         self, ctx: CaptureContext, base: str, headers: Mapping[str, str], did: str
     ) -> tuple[list[ParsedItem], dict[str, str]]:
-        since: datetime | None = None
-        listed_until = ctx.state.get("posts_listed_until")
-        if listed_until is not None:
-            previous = _parse_time(listed_until)
-            if previous is None:
-                ctx.note_failure(
-                    f"bluesky:{did}/feed",
-                    f"saved posts_listed_until {listed_until!r} is not an ISO time; listing every post",
-                )
-            else:
-                since = min(previous, ctx.as_of) - ctx.lookback
+        since = listing_start(
+            ctx,
+            "posts_listed_until",
+            where=f"bluesky:{did}/feed",
+            fallback="listing every post",
+            read_time=as_time,
+        )
         params = {"actor": did, "limit": 100, "filter": FEED_FILTER}
         collected = _Collected()
         completed = False
@@ -168,7 +178,7 @@ class BlueskySource(Source):
             fetched = ctx.fetch(url, params=page_params, headers=headers, kind=KIND_POST, listing=listing)
             pages += 1
             collected.add(fetched)
-            _judge_page(listing, fetched, pages)
+            judge_page(listing, fetched, pages)
             try:
                 body = fetched.json()
             except (ValueError, HPArchiveError):
@@ -209,7 +219,7 @@ class BlueskySource(Source):
                 listing=listing,
             )
             collected.add(fetched)
-            _judge_page(listing, fetched, 1)
+            judge_page(listing, fetched, 1)
             try:
                 body = fetched.json()
             except (ValueError, HPArchiveError):
@@ -220,32 +230,22 @@ class BlueskySource(Source):
                 listing.incomplete(problem)
         return collected.media
 
-    def _download_media(self, ctx: CaptureContext, media: Mapping[str, str]) -> None:
-        for media_key, url in media.items():
-            try:
-                ctx.download_media(url, media_key=media_key)
-            except (PlatformError, TransportError) as exc:
-                ctx.note_failure(f"bluesky media {media_key}", str(exc))
-
     # -- classify -------------------------------------------------------------------------------
 
     def classify(self, response: ArchivedResponse) -> Verdict:
         status = response.status
         where = strip_query(response.url)
-        if 200 <= status < 300:
-            if _looks_json(response):
-                try:
-                    response.json()
-                except (ValueError, HPArchiveError) as exc:
-                    # a cut page has no cursor: the walk would end early and look complete
-                    return Verdict("retry", f"malformed JSON from the AppView: {_short(exc)}")
-            return Verdict.ok()
-        if status == 304:
-            return Verdict.ok()
+        answered = success_verdict(response, _looks_json, "the AppView")
+        if answered is not None:
+            return answered
         name, message = _xrpc_error(response)
         label = f"{name}: {message}" if message else name or f"HTTP {status}"
         if status == 429 or name == "RateLimitExceeded":
-            return Verdict("rate-limited", f"rate limited by the AppView ({label})", _reset_wait(response))
+            return Verdict(
+                "rate-limited",
+                f"rate limited by the AppView ({label})",
+                wait_until_reset(response, "RateLimit-Reset"),
+            )
         if status == 401 or name in AUTH_ERRORS:
             return Verdict(
                 "auth",
@@ -257,7 +257,7 @@ class BlueskySource(Source):
             return Verdict(
                 "retry",
                 f"AppView HTTP {status} ({label}) at {where}",
-                parse_retry_after(response.header("Retry-After"), response.date),
+                retry_after_seconds(response),
             )
         if name == "NotFound":
             return Verdict("error", f"{label} (deleted, or hidden from this viewer) at {where}")
@@ -274,21 +274,13 @@ class BlueskySource(Source):
 
     @classmethod
     def parse(cls, response: ArchivedResponse) -> ParseResult:
-        content_type = response.message.content_type
-        if content_type.startswith(("image/", "video/", "audio/")):
+        if is_media(response):
             return ParseResult()  # a media file: its item comes from the post that shows it
         if not 200 <= response.status < 300:
             return ParseResult()  # an XRPC error object: classify reported it
-        try:
-            payload = response.json()
-        except UnicodeDecodeError as exc:
-            return ParseResult.failed(f"body is not valid UTF-8 (byte {exc.start})")
-        except json.JSONDecodeError as exc:
-            return ParseResult.failed(f"malformed JSON at line {exc.lineno} column {exc.colno}")
-        except (ValueError, HPArchiveError) as exc:
-            return ParseResult.failed(f"body cannot be read: {_short(exc)}")
-        if not isinstance(payload, dict):
-            return ParseResult.failed(f"unknown response shape: top level is {_kind(payload)}")
+        payload, failed = read_json_object(response)
+        if failed is not None:
+            return failed
         parts = urlsplit(response.url)
         method = unquote(parts.path.rsplit("/", 1)[-1])
         query = dict(parse_qsl(parts.query))
@@ -307,27 +299,19 @@ class BlueskySource(Source):
 # -- capture helpers ----------------------------------------------------------------------------
 
 
-def _judge_page(listing: Listing, fetched: Fetched, page: int) -> None:
-    if fetched.parsed.unparsed:
-        listing.incomplete(
-            f"page {page}: {len(fetched.parsed.unparsed)} part(s) could not be parsed, so nothing "
-            "missing from this listing is judged deleted"
-        )
-
-
 def _oldest_sort_time(body: Mapping[str, Any]) -> datetime | None:
     """The earliest feed sort time on a page: min(createdAt, indexedAt), or a repost's time."""
     times = []
-    for entry in _list(body.get("feed")):
+    for entry in as_list(body.get("feed")):
         if not isinstance(entry, dict):
             continue
-        reason = _obj(entry.get("reason"))
+        reason = as_dict(entry.get("reason"))
         if reason.get("$type") == REASON_REPOST:
-            moment = _parse_time(reason.get("indexedAt"))
+            moment = as_time(reason.get("indexedAt"))
         else:
-            post = _obj(entry.get("post"))
-            created = _parse_time(_obj(post.get("record")).get("createdAt"))
-            indexed = _parse_time(post.get("indexedAt"))
+            post = as_dict(entry.get("post"))
+            created = as_time(as_dict(post.get("record")).get("createdAt"))
+            indexed = as_time(post.get("indexedAt"))
             found = [t for t in (created, indexed) if t is not None]
             moment = min(found) if found else None
         if moment is not None:
@@ -353,10 +337,10 @@ def _thread_gaps(body: Any, max_depth: int) -> str | None:
             missing += 1
             continue
         replies = node.get("replies")
-        count = _obj(node.get("post")).get("replyCount")
+        count = as_dict(node.get("post")).get("replyCount")
         if depth >= max_depth and not replies and isinstance(count, int) and count > 0:
             cut = True
-        stack.extend((child, depth + 1) for child in _list(replies))
+        stack.extend((child, depth + 1) for child in as_list(replies))
     reasons = []
     if blocked:
         reasons.append(f"{blocked} blocked post(s)")
@@ -369,19 +353,8 @@ def _thread_gaps(body: Any, max_depth: int) -> str | None:
     return "the thread shows " + ", ".join(reasons) + "; absences in it are not judged deletions"
 
 
-@dataclass
-class _Collected:
+class _Collected(ListingItems):
     """Posts and media (key → URL) seen in one listing, in order."""
-
-    posts: dict[str, ParsedItem] = field(default_factory=dict)
-    media: dict[str, str] = field(default_factory=dict)
-
-    def add(self, fetched: Fetched) -> None:
-        for item in fetched.parsed.items:
-            if item.kind == KIND_POST:
-                self.posts.setdefault(item.native_id, item)
-            elif item.kind == KIND_MEDIA and item.media_url:
-                self.media.setdefault(item.native_id, item.media_url)
 
     def roots(self, did: str) -> list[ParsedItem]:
         """The account's own thread roots, in feed order."""
@@ -392,39 +365,34 @@ class _Collected:
 
 
 @dataclass
-class _Builder:
+class _Builder(ItemsBuilder):
     """Items and the reasons anything was skipped, for one response."""
 
-    items: list[ParsedItem] = field(default_factory=list)
-    unparsed: list[str] = field(default_factory=list)
     _seen: set[str] = field(default_factory=set)
 
-    def result(self) -> ParseResult:
-        return ParseResult(items=tuple(self.items), unparsed=tuple(self.unparsed))
-
     def profile(self, payload: dict[str, Any]) -> None:
-        did = _str(payload.get("did"))
+        did = as_nonempty_str(payload.get("did"))
         if not did or not did.startswith("did:"):
             self.unparsed.append("profile without a DID")
             return
-        handle = _str(payload.get("handle"))
-        name = _str(payload.get("displayName")) or handle
+        handle = as_nonempty_str(payload.get("handle"))
+        name = as_nonempty_str(payload.get("displayName")) or handle
         self.items.append(
             ParsedItem(
                 native_id=did,
                 kind=KIND_PAGE,
-                text=text_of([name, _str(payload.get("description"))]),
+                text=text_of([name, as_nonempty_str(payload.get("description"))]),
                 content={
                     "handle": handle,
-                    "displayName": _str(payload.get("displayName")),
-                    "description": _str(payload.get("description")),
+                    "displayName": as_nonempty_str(payload.get("displayName")),
+                    "description": as_nonempty_str(payload.get("description")),
                 },
                 author_id=did,
                 author_name=name,
                 author_is_agency=True,
-                created_at=_parse_time(payload.get("createdAt")),
+                created_at=as_time(payload.get("createdAt")),
                 url=f"https://bsky.app/profile/{handle or did}",
-                extra=_pick(payload, ("followersCount", "followsCount", "postsCount", "avatar", "banner")),
+                extra=pick(payload, ("followersCount", "followsCount", "postsCount", "avatar", "banner")),
             )
         )
 
@@ -436,38 +404,40 @@ class _Builder:
         for index, entry in enumerate(entries):
             where = f"feed[{index}]"
             if not isinstance(entry, dict) or not isinstance(entry.get("post"), dict):
-                self.unparsed.append(f"{where}: unknown item type ({_kind(entry)}), not a feed view post")
+                self.unparsed.append(f"{where}: unknown item type ({type_name(entry)}), not a feed view post")
                 continue
-            reason = _obj(entry.get("reason"))
+            reason = as_dict(entry.get("reason"))
             if reason.get("$type") == REASON_REPOST:
                 continue  # the account reposted someone else's post: not the account's content
             post = entry["post"]
-            author = _obj(post.get("author"))
-            agency = actor in (_str(author.get("did")), _str(author.get("handle")))
+            author = as_dict(post.get("author"))
+            agency = actor in (as_nonempty_str(author.get("did")), as_nonempty_str(author.get("handle")))
             self.post(post, where, agency=agency, hidden=None)
 
     def thread(self, payload: dict[str, Any], *, anchor: str) -> None:
         thread = payload.get("thread")
         if not isinstance(thread, dict):
-            self.unparsed.append(f"thread is {_kind(thread)}, not a thread view")
+            self.unparsed.append(f"thread is {type_name(thread)}, not a thread view")
             return
         root_did = _did_of(anchor)
         hidden = _hidden_replies(payload)
         nodes = list(self._walk(thread, "thread"))
         parents = {
-            uri: _str(_obj(_obj(_obj(post.get("record")).get("reply")).get("parent")).get("uri"))
+            uri: as_nonempty_str(
+                as_dict(as_dict(as_dict(post.get("record")).get("reply")).get("parent")).get("uri")
+            )
             for uri, post, _where in nodes
         }
         for uri, post, where in nodes:
-            loop = _cycle(uri, parents)
+            loop = reply_loop(uri, parents)
             if loop:
                 self.unparsed.append(
                     f"{where} {uri}: reply links form a cycle ({' → '.join(loop)}); left out"
                 )
                 continue
-            author = _obj(post.get("author"))
-            agency = root_did is not None and _str(author.get("did")) == root_did
-            is_reply = isinstance(_obj(post.get("record")).get("reply"), dict)
+            author = as_dict(post.get("author"))
+            agency = root_did is not None and as_nonempty_str(author.get("did")) == root_did
+            is_reply = isinstance(as_dict(post.get("record")).get("reply"), dict)
             self.post(post, where, agency=agency, hidden=(uri in hidden) if is_reply else None)
 
     def _walk(self, node: dict[str, Any], where: str) -> Iterator[tuple[str, dict[str, Any], str]]:
@@ -476,7 +446,7 @@ class _Builder:
         while stack:
             current, label, path = stack.pop()
             if not isinstance(current, dict):
-                self.unparsed.append(f"{label}: unknown item type ({_kind(current)}), not a thread view")
+                self.unparsed.append(f"{label}: unknown item type ({type_name(current)}), not a thread view")
                 continue
             kind = current.get("$type")
             if kind in (NOT_FOUND, BLOCKED):
@@ -485,7 +455,7 @@ class _Builder:
                 self.unparsed.append(f"{label}: unknown item type {kind!r}; left out")
                 continue
             post = current.get("post")
-            uri = _str(post.get("uri")) if isinstance(post, dict) else None
+            uri = as_nonempty_str(post.get("uri")) if isinstance(post, dict) else None
             if not isinstance(post, dict) or not uri:
                 self.unparsed.append(f"{label}: thread view without a post URI; left out")
                 continue
@@ -497,43 +467,43 @@ class _Builder:
             yield uri, post, label
             replies = current.get("replies")
             if replies is not None and not isinstance(replies, list):
-                self.unparsed.append(f"{label}: replies is {_kind(replies)}, not a list")
+                self.unparsed.append(f"{label}: replies is {type_name(replies)}, not a list")
                 continue
-            children = _list(replies)
+            children = as_list(replies)
             for index in range(len(children) - 1, -1, -1):
                 stack.append((children[index], f"{label}.replies[{index}]", (*path, uri)))
 
     def post(self, post: dict[str, Any], where: str, *, agency: bool, hidden: bool | None) -> None:
-        uri = _str(post.get("uri"))
-        cid = _str(post.get("cid"))
+        uri = as_nonempty_str(post.get("uri"))
+        cid = as_nonempty_str(post.get("cid"))
         record = post.get("record")
         if not uri or not cid:
             self.unparsed.append(f"{where}: post view without uri or cid; left out")
             return
         if not isinstance(record, dict) or record.get("$type") not in (POST_RECORD, None):
-            kind = record.get("$type") if isinstance(record, dict) else _kind(record)
+            kind = record.get("$type") if isinstance(record, dict) else type_name(record)
             self.unparsed.append(f"{where} {uri}: unknown item type {kind!r}, not a post record; left out")
             return
         text = record.get("text")
         if not isinstance(text, str):
-            self.unparsed.append(f"{where} {uri}: record text is {_kind(text)}; left out")
+            self.unparsed.append(f"{where} {uri}: record text is {type_name(text)}; left out")
             return
         if uri in self._seen:
             return
         self._seen.add(uri)
-        reply = _obj(record.get("reply"))
-        parent = _str(_obj(reply.get("parent")).get("uri"))
-        root = _str(_obj(reply.get("root")).get("uri"))
+        reply = as_dict(record.get("reply"))
+        parent = as_nonempty_str(as_dict(reply.get("parent")).get("uri"))
+        root = as_nonempty_str(as_dict(reply.get("root")).get("uri"))
         if parent is None:
             kind, root = KIND_POST, None
         else:
             root = root or parent
             kind = KIND_COMMENT if parent == root else KIND_REPLY
-        author = _obj(post.get("author"))
-        did = _str(author.get("did")) or _did_of(uri)
-        handle = _str(author.get("handle"))
-        name = _str(author.get("displayName")) or handle
-        created = _parse_time(record.get("createdAt"))
+        author = as_dict(post.get("author"))
+        did = as_nonempty_str(author.get("did")) or _did_of(uri)
+        handle = as_nonempty_str(author.get("handle"))
+        name = as_nonempty_str(author.get("displayName")) or handle
+        created = as_time(record.get("createdAt"))
         self.items.append(
             ParsedItem(
                 native_id=uri,
@@ -545,9 +515,9 @@ class _Builder:
                     "facets": _facets(record.get("facets")),
                     "embed": _embed_record(record.get("embed")),
                     "reply": {"root": root, "parent": parent} if parent else None,
-                    "langs": [x for x in _list(record.get("langs")) if isinstance(x, str)],
-                    "tags": [x for x in _list(record.get("tags")) if isinstance(x, str)],
-                    "createdAt": _str(record.get("createdAt")),
+                    "langs": [x for x in as_list(record.get("langs")) if isinstance(x, str)],
+                    "tags": [x for x in as_list(record.get("tags")) if isinstance(x, str)],
+                    "createdAt": as_nonempty_str(record.get("createdAt")),
                 },
                 parent_native_id=parent,
                 root_native_id=root,
@@ -557,7 +527,7 @@ class _Builder:
                 created_at=created,
                 hidden=hidden,
                 url=f"https://bsky.app/profile/{handle or did}/post/{uri.rsplit('/', 1)[-1]}",
-                extra=_pick(
+                extra=pick(
                     post,
                     ("replyCount", "repostCount", "likeCount", "quoteCount", "bookmarkCount", "indexedAt"),
                 )
@@ -588,59 +558,45 @@ class _Builder:
 
 def _hidden_replies(payload: Mapping[str, Any]) -> set[str]:
     """URIs the thread root's author hid (threadgate ``hiddenReplies``), from either place."""
-    gates = [payload.get("threadgate"), _obj(_obj(payload.get("thread")).get("post")).get("threadgate")]
+    gates = [payload.get("threadgate"), as_dict(as_dict(payload.get("thread")).get("post")).get("threadgate")]
     hidden: set[str] = set()
     for gate in gates:
-        record = _obj(_obj(gate).get("record"))
-        hidden.update(x for x in _list(record.get("hiddenReplies")) if isinstance(x, str))
+        record = as_dict(as_dict(gate).get("record"))
+        hidden.update(x for x in as_list(record.get("hiddenReplies")) if isinstance(x, str))
     return hidden
-
-
-def _cycle(start: str, parents: Mapping[str, str | None]) -> list[str]:
-    """The loop of reply links through ``start``, if following parents comes back to it."""
-    path = [start]
-    current = parents.get(start)
-    while current is not None and len(path) <= len(parents):
-        if current == start:
-            return [*path, start]
-        if current in path:
-            return []
-        path.append(current)
-        current = parents.get(current)
-    return []
 
 
 def _media(post: Mapping[str, Any], record: Mapping[str, Any], where: str) -> list[dict[str, Any]]:
     """Images (fullsize) and video thumbnails, with the blob CID that identifies each."""
-    view = _obj(post.get("embed"))
-    embed = _obj(record.get("embed"))
+    view = as_dict(post.get("embed"))
+    embed = as_dict(record.get("embed"))
     if view.get("$type") == RECORD_WITH_MEDIA_VIEW:
-        view, embed = _obj(view.get("media")), _obj(embed.get("media"))
+        view, embed = as_dict(view.get("media")), as_dict(embed.get("media"))
     found: list[dict[str, Any]] = []
     if view.get("$type") == IMAGES_VIEW:
-        blobs = _list(embed.get("images"))
-        for index, image in enumerate(_list(view.get("images"))):
-            if not isinstance(image, dict) or not _str(image.get("fullsize")):
+        blobs = as_list(embed.get("images"))
+        for index, image in enumerate(as_list(view.get("images"))):
+            if not isinstance(image, dict) or not as_nonempty_str(image.get("fullsize")):
                 continue
-            blob = _obj(blobs[index]) if index < len(blobs) else {}
+            blob = as_dict(blobs[index]) if index < len(blobs) else {}
             cid = _blob_cid(blob.get("image")) or _cdn_cid(str(image["fullsize"])) or f"{where}-image-{index}"
             found.append(
                 {
                     "cid": cid,
-                    "alt": _str(image.get("alt")),
+                    "alt": as_nonempty_str(image.get("alt")),
                     "kind": "image",
                     "url": str(image["fullsize"]),
-                    "extra": _pick(image, ("thumb", "aspectRatio")),
+                    "extra": pick(image, ("thumb", "aspectRatio")),
                 }
             )
-    elif view.get("$type") == VIDEO_VIEW and _str(view.get("thumbnail")):
+    elif view.get("$type") == VIDEO_VIEW and as_nonempty_str(view.get("thumbnail")):
         found.append(
             {
-                "cid": _str(view.get("cid")) or _blob_cid(embed.get("video")) or f"{where}-video",
-                "alt": _str(view.get("alt")),
+                "cid": as_nonempty_str(view.get("cid")) or _blob_cid(embed.get("video")) or f"{where}-video",
+                "alt": as_nonempty_str(view.get("alt")),
                 "kind": "video-thumbnail",
                 "url": str(view["thumbnail"]),
-                "extra": _pick(view, ("playlist", "aspectRatio")),
+                "extra": pick(view, ("playlist", "aspectRatio")),
             }
         )
     return found
@@ -650,22 +606,22 @@ def _embed_record(embed: Any) -> dict[str, Any] | None:
     """What a post's embed says, from the record (the view's CDN URLs are derived)."""
     if not isinstance(embed, dict):
         return None
-    kind = _str(embed.get("$type"))
+    kind = as_nonempty_str(embed.get("$type"))
     out: dict[str, Any] = {"type": kind}
     if isinstance(embed.get("images"), list):
         out["images"] = [
-            {"alt": _str(_obj(i).get("alt")), "blob": _blob_cid(_obj(i).get("image"))}
+            {"alt": as_nonempty_str(as_dict(i).get("alt")), "blob": _blob_cid(as_dict(i).get("image"))}
             for i in embed["images"]
         ]
     if isinstance(embed.get("video"), dict):
-        out["video"] = {"alt": _str(embed.get("alt")), "blob": _blob_cid(embed.get("video"))}
+        out["video"] = {"alt": as_nonempty_str(embed.get("alt")), "blob": _blob_cid(embed.get("video"))}
     if isinstance(embed.get("external"), dict):
         external = embed["external"]
-        out["external"] = _pick(external, ("uri", "title", "description"))
+        out["external"] = pick(external, ("uri", "title", "description"))
     record = embed.get("record")
     if isinstance(record, dict):
-        inner = _obj(record.get("record")) or record
-        out["record"] = _pick(inner, ("uri", "cid"))
+        inner = as_dict(record.get("record")) or record
+        out["record"] = pick(inner, ("uri", "cid"))
     if isinstance(embed.get("media"), dict):
         out["media"] = _embed_record(embed["media"])
     return out
@@ -673,30 +629,32 @@ def _embed_record(embed: Any) -> dict[str, Any] | None:
 
 def _facets(value: Any) -> list[dict[str, Any]]:
     out = []
-    for facet in _list(value):
+    for facet in as_list(value):
         if not isinstance(facet, dict):
             continue
-        index = _obj(facet.get("index"))
-        for feature in _list(facet.get("features")):
+        index = as_dict(facet.get("index"))
+        for feature in as_list(facet.get("features")):
             if isinstance(feature, dict):
                 out.append(
                     {
-                        "type": _str(feature.get("$type")),
+                        "type": as_nonempty_str(feature.get("$type")),
                         "start": index.get("byteStart"),
                         "end": index.get("byteEnd"),
                     }
-                    | _pick(feature, ("uri", "did", "tag"))
+                    | pick(feature, ("uri", "did", "tag"))
                 )
     return out
 
 
 def _labels(value: Any) -> list[str]:
-    return sorted({str(label["val"]) for label in _list(value) if isinstance(label, dict) and "val" in label})
+    return sorted(
+        {str(label["val"]) for label in as_list(value) if isinstance(label, dict) and "val" in label}
+    )
 
 
 def _blob_cid(blob: Any) -> str | None:
-    ref = _obj(_obj(blob).get("ref"))
-    return _str(ref.get("$link")) or _str(_obj(blob).get("cid"))
+    ref = as_dict(as_dict(blob).get("ref"))
+    return as_nonempty_str(ref.get("$link")) or as_nonempty_str(as_dict(blob).get("cid"))
 
 
 def _cdn_cid(url: str) -> str | None:
@@ -718,12 +676,7 @@ def _did_of(uri: str) -> str | None:
 
 def _xrpc_error(response: ArchivedResponse) -> tuple[str, str]:
     """The ``{"error": name, "message": text}`` of an XRPC error answer."""
-    if not _looks_json(response):
-        return "", ""
-    try:
-        payload = response.json()
-    except (ValueError, HPArchiveError):
-        return "", ""
+    payload = json_body(response) if _looks_json(response) else None
     if not isinstance(payload, dict):
         return "", ""
     name = payload.get("error")
@@ -731,61 +684,8 @@ def _xrpc_error(response: ArchivedResponse) -> tuple[str, str]:
     return (name if isinstance(name, str) else "", " ".join(str(message).split())[:200] if message else "")
 
 
-def _reset_wait(response: ArchivedResponse) -> float | None:
-    """Seconds until ``RateLimit-Reset`` (epoch seconds), else ``Retry-After``."""
-    reset = response.header("RateLimit-Reset")
-    if reset and reset.strip().isdigit():
-        return float(max(0, math.ceil(int(reset.strip()) - response.date.timestamp())))
-    return parse_retry_after(response.header("Retry-After"), response.date)
-
-
 def _looks_json(response: ArchivedResponse) -> bool:
-    content_type = response.message.content_type
-    if content_type == "application/json":
-        return True
-    if content_type.startswith(("image/", "video/", "audio/", "text/html")):
-        return False
-    try:
-        return response.body().lstrip()[:1] in (b"{", b"[")
-    except HPArchiveError:
-        return False
+    return response.message.content_type == "application/json" or body_looks_json(response)
 
 
 # -- small helpers ------------------------------------------------------------------------------
-
-
-def _parse_time(value: Any) -> datetime | None:
-    """An ISO-8601 datetime in UTC, or None."""
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, list) else []
-
-
-def _pick(raw: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
-    return {key: raw[key] for key in keys if key in raw}
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _kind(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
-
-
-def _short(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:160]

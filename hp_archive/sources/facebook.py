@@ -17,16 +17,14 @@ stored bytes alone.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from hp_archive.errors import HPArchiveError, PlatformError, TransportError
-from hp_archive.settings import Secret
 from hp_archive.sources.base import (
     KIND_COMMENT,
     KIND_MEDIA,
@@ -39,12 +37,31 @@ from hp_archive.sources.base import (
     Listing,
     ParsedItem,
     ParseResult,
-    Source,
     Verdict,
-    parse_retry_after,
     text_of,
 )
 from hp_archive.sources.http import strip_query, with_params
+from hp_archive.sources.meta_graph import (
+    GraphErrorCodes,
+    GraphItemsBuilder,
+    GraphSource,
+    edge_data,
+    graph_payload,
+    looks_json,
+    next_page_url,
+    path_segments,
+    scrub,
+)
+from hp_archive.sources.support import (
+    as_dict,
+    as_text,
+    as_time,
+    pick,
+    retry_after_seconds,
+    success_verdict,
+    type_name,
+)
+from hp_archive.sources.walking import ListingItems, download_files, listing_start, url_origin
 
 _ATTACHMENT_FIELDS = (
     "type,media_type,title,description,url,unshimmed_url,target{id,url},media{image{src,height,width},source}"
@@ -69,36 +86,34 @@ AUTH_SUBCODES = frozenset({458, 459, 460, 463, 464, 467, 492})
 THROTTLE_CODES = frozenset({4, 17, 32, 341, 613, 80001})
 TRANSIENT_CODES = frozenset({1, 2})
 
-_VERSION = re.compile(r"^v\d+\.\d+$")
 _TOKEN_LIKE = re.compile(r"\bEAA[A-Za-z0-9]{16,}")
-_TOKEN_PARAM = re.compile(r"(access_token=)[^&\s\"']+", re.IGNORECASE)
+GRAPH_ERRORS = GraphErrorCodes(
+    platform="Facebook",
+    auth=AUTH_CODES,
+    auth_subcodes=AUTH_SUBCODES,
+    throttle=THROTTLE_CODES,
+    transient=TRANSIENT_CODES,
+    token_like=_TOKEN_LIKE,
+    auth_fix=(
+        "generate a new Page access token (a long-lived token of a user with a task on the Page) "
+        "and store it in the account's token variable"
+    ),
+    permission_fix=(
+        "grant the app pages_read_engagement and pages_read_user_content, give the token's user "
+        "the Page's MODERATE task, then renew the Page access token"
+    ),
+)
 # fbcdn signing and tracking parameters: they change on every fetch and identify nothing.
 _VOLATILE_PARAMS = frozenset({"oh", "oe", "ccb", "stp", "efg", "edm", "fbclid", "h"})
 
 
-class FacebookPagesSource(Source):
+class FacebookPagesSource(GraphSource):
     """A Facebook Page read with a Page access token."""
 
     platform: ClassVar[str] = "facebook"
     title: ClassVar[str] = "Facebook Page"
     api: ClassVar[str] = "Facebook Graph API v25.0: Page posts, comments"
-    default_base_url: ClassVar[str] = "https://graph.facebook.com/v25.0"
-
-    #: a walk that reaches this many pages stops and marks its listing incomplete
-    max_pages: ClassVar[int] = 10_000
-
-    def auth_headers(self, token: Secret | None) -> dict[str, str]:
-        """``Authorization: OAuth <token>``, never an ``access_token`` query parameter.
-
-        Graph copies a query-parameter token into every ``paging.next`` URL of the response
-        body. Response records are evidence and are stored unmodified, so the token would sit
-        in the archive for as long as the records are kept, and go out in every e-discovery
-        production. A header stays in the request record, where it is redacted. ``OAuth`` is
-        the scheme Meta documents for header authentication.
-        """
-        if token is None:
-            return {}
-        return {"Authorization": f"OAuth {token.reveal()}"}
+    error_codes: ClassVar[GraphErrorCodes] = GRAPH_ERRORS
 
     # -- capture --------------------------------------------------------------------------------
 
@@ -116,25 +131,20 @@ class FacebookPagesSource(Source):
         except (PlatformError, TransportError) as exc:
             ctx.note_failure(f"facebook:{page}", f"page profile not captured: {exc}")
         post_ids, media = self._list_posts(ctx, base, page, headers)
-        self._download_media(ctx, media)
+        download_files(ctx, media, "facebook media")
         for post_id in post_ids:
-            self._download_media(ctx, self._list_comments(ctx, base, post_id, headers))
+            download_files(ctx, self._list_comments(ctx, base, post_id, headers), "facebook media")
 
     def _list_posts(
         self, ctx: CaptureContext, base: str, page: str, headers: Mapping[str, str]
     ) -> tuple[list[str], dict[str, str]]:
-        since = None
-        listed_until = ctx.state.get("posts_listed_until")
-        if listed_until is not None:
-            previous = _parse_time(listed_until)
-            if previous is None:
-                ctx.note_failure(
-                    f"facebook:{page}/posts",
-                    f"saved posts_listed_until {listed_until!r} is not an ISO time; "
-                    "listing every post instead",
-                )
-            else:
-                since = min(previous, ctx.as_of) - ctx.lookback
+        since = listing_start(
+            ctx,
+            "posts_listed_until",
+            where=f"facebook:{page}/posts",
+            fallback="listing every post instead",
+            read_time=_parse_time,
+        )
         params: dict[str, Any] = {
             "fields": POST_FIELDS,
             "limit": 100,
@@ -142,7 +152,7 @@ class FacebookPagesSource(Source):
         }
         if since is not None:
             params["since"] = int(since.timestamp())
-        collected = _Collected()
+        collected = ListingItems()
         completed = False
         scope = f"facebook:{page}/posts"
         with ctx.listing(scope, kind=KIND_POST, since=since, until=ctx.as_of) as listing:
@@ -165,7 +175,7 @@ class FacebookPagesSource(Source):
             "summary": "true",
             "limit": 100,
         }
-        collected = _Collected()
+        collected = ListingItems()
         scope = f"facebook:{post_id}/comments"
         with ctx.listing(scope, kind=KIND_COMMENT, until=ctx.as_of) as listing:
             url = f"{base}/{quote(post_id, safe='')}/comments"
@@ -186,12 +196,8 @@ class FacebookPagesSource(Source):
         kind: str,
         on_page: Callable[[Fetched], None],
     ) -> bool:
-        """Fetch ``url`` and every ``paging.next`` after it; False if the walk stopped early.
-
-        Only Graph's own ``next`` URLs on the same origin are followed: the Authorization header
-        goes with every request, so a URL elsewhere would hand it the token.
-        """
-        origin = _origin(url)
+        """Fetch ``url`` and every ``paging.next`` after it; False if the walk stopped early."""
+        origin = url_origin(url)
         seen = {with_params(url, params)}
         target: str | None = url
         target_params: Mapping[str, Any] | None = params
@@ -203,96 +209,25 @@ class FacebookPagesSource(Source):
             fetched = ctx.fetch(target, params=target_params, headers=headers, kind=kind, listing=listing)
             pages += 1
             on_page(fetched)
-            try:
-                body = fetched.json()
-            except (ValueError, HPArchiveError):
-                listing.incomplete(f"page {pages} is not readable JSON, so it has no paging.next")
+            following, stop = next_page_url(fetched, origin=origin, seen=seen, page=pages)
+            if stop is not None:
+                listing.incomplete(stop)
                 return False
-            paging = body.get("paging") if isinstance(body, dict) else None
-            following = paging.get("next") if isinstance(paging, dict) else None
             if following is None:
                 return True
-            if not isinstance(following, str) or not following:
-                listing.incomplete(f"page {pages} has a paging.next that is not a URL")
-                return False
-            if _origin(following) != origin:
-                listing.incomplete(
-                    f"page {pages}: paging.next points at {_origin(following)}, not {origin}; not followed"
-                )
-                return False
-            if following in seen:
-                listing.incomplete(f"page {pages}: paging.next repeats an earlier page")
-                return False
             seen.add(following)
             target, target_params = following, None
         return True
 
-    def _download_media(self, ctx: CaptureContext, media: Mapping[str, str]) -> None:
-        for media_key, src in media.items():
-            try:
-                ctx.download_media(src, media_key=media_key)
-            except (PlatformError, TransportError) as exc:
-                # Only this file is lost for tonight; its post still names it, and the next
-                # night's listing brings a freshly signed URL.
-                ctx.note_failure(f"facebook media {media_key}", str(exc))
-
     # -- classify -------------------------------------------------------------------------------
-
-    def classify(self, response: ArchivedResponse) -> Verdict:
-        status = response.status
-        error = _graph_error(response)
-        if error is None:
-            return self._classify_plain(response)
-        code = _as_int(error.get("code"))
-        subcode = _as_int(error.get("error_subcode"))
-        label = f"Graph API error {code}" + (f"/{subcode}" if subcode is not None else "")
-        message = _scrub(str(error.get("message") or "no message"))
-        # No account or page names here: the context prefixes its own, and a name must not be
-        # able to change how a message is read (the context looks for "rate" in it).
-        if code in AUTH_CODES or subcode in AUTH_SUBCODES:
-            return Verdict(
-                "auth",
-                f"{label}: {message} — generate a new Page access token (a long-lived token of "
-                "a user with a task on the Page) and store it in the account's token variable",
-            )
-        if code in THROTTLE_CODES:
-            retry_after = _regain_seconds(response)
-            if retry_after is None:
-                retry_after = parse_retry_after(response.header("Retry-After"), response.date)
-            return Verdict("rate-limited", f"rate limited by Facebook, {label}: {message}", retry_after)
-        if error.get("is_transient") is True or code in TRANSIENT_CODES or status >= 500:
-            retry_after = parse_retry_after(response.header("Retry-After"), response.date)
-            return Verdict("retry", f"transient {label}: {message}", retry_after)
-        if code == 100 and subcode == 33:
-            return Verdict(
-                "error",
-                f"{label}: object does not exist or is not visible (deleted, or the token cannot "
-                f"see it): {strip_query(response.url)}",
-            )
-        if code == 10 or (code is not None and 200 <= code <= 299):
-            return Verdict(
-                "auth",
-                f"{label}: permission missing: {message} — grant the app pages_read_engagement "
-                "and pages_read_user_content, give the token's user the Page's MODERATE task, "
-                "then renew the Page access token",
-            )
-        return Verdict("error", f"{label}: {message}")
 
     def _classify_plain(self, response: ArchivedResponse) -> Verdict:
         """A response without a Graph error object (a Graph success, or the photo CDN)."""
         status = response.status
-        if 200 <= status < 300:
-            if _looks_json(response):
-                try:
-                    response.json()
-                except (ValueError, HPArchiveError) as exc:
-                    # A cut or garbled listing page would end the walk early and make a
-                    # complete-looking listing report live items as deleted: fetch it again.
-                    return Verdict("retry", f"malformed JSON from Graph API: {_short(exc)}")
-            return Verdict.ok()
-        if status == 304:
-            return Verdict.ok()
-        retry_after = parse_retry_after(response.header("Retry-After"), response.date)
+        answered = success_verdict(response, looks_json, "Graph API")
+        if answered is not None:
+            return answered
+        retry_after = retry_after_seconds(response)
         if status == 429:
             return Verdict("retry", f"rate limited (HTTP 429) at {strip_query(response.url)}", retry_after)
         if status >= 500:
@@ -304,7 +239,7 @@ class FacebookPagesSource(Source):
             )
         detail = ""
         if response.message.content_type == "text/plain":
-            detail = ": " + _scrub(_safe_text(response)[:120])
+            detail = ": " + scrub(_safe_text(response)[:120], _TOKEN_LIKE)
         # 403/404 here comes from the photo CDN (expired or re-signed URL), not the token.
         return Verdict("error", f"HTTP {status} for {strip_query(response.url)}{detail}")
 
@@ -318,24 +253,10 @@ class FacebookPagesSource(Source):
 
     @classmethod
     def parse(cls, response: ArchivedResponse) -> ParseResult:
-        content_type = response.message.content_type
-        if content_type.startswith(("image/", "video/", "audio/")):
-            return ParseResult()  # a media file: its item comes from the post that shows it
-        if not 200 <= response.status < 300 and not _looks_json(response):
-            return ParseResult()  # an error page (CDN refusal, proxy error): no items in it
-        try:
-            payload = response.json()
-        except UnicodeDecodeError as exc:
-            return ParseResult.failed(f"body is not valid UTF-8 (byte {exc.start})")
-        except json.JSONDecodeError as exc:
-            return ParseResult.failed(f"malformed JSON at line {exc.lineno} column {exc.colno}")
-        except (ValueError, HPArchiveError) as exc:
-            return ParseResult.failed(f"body cannot be read: {_short(exc)}")
-        if not isinstance(payload, dict):
-            return ParseResult.failed(f"unknown response shape: top level is {_kind(payload)}")
-        if isinstance(payload.get("error"), dict):
-            return ParseResult()  # a Graph error object: classify reported it; no items
-        segments = _path_segments(response.url)
+        payload, done = graph_payload(response)
+        if done is not None:
+            return done
+        segments = path_segments(response.url)
         builder = _Builder()
         if len(segments) == 2 and segments[1] in POST_EDGES:
             builder.listing(payload, "posts", builder.post)
@@ -356,27 +277,15 @@ class FacebookPagesSource(Source):
 # -- parsing helpers ----------------------------------------------------------------------------
 
 
-@dataclass
-class _Builder:
+class _Builder(GraphItemsBuilder):
     """Accumulates items and the reasons anything was skipped, for one response."""
 
-    items: list[ParsedItem] = field(default_factory=list)
-    unparsed: list[str] = field(default_factory=list)
-
-    def result(self) -> ParseResult:
-        return ParseResult(items=tuple(self.items), unparsed=tuple(self.unparsed))
-
-    def listing(self, payload: dict[str, Any], what: str, add: Callable[[Any, str], None]) -> None:
-        data = payload.get("data")
-        if not isinstance(data, list):
-            self.unparsed.append(f"{what} listing has no 'data' list")
-            return
-        for index, raw in enumerate(data):
-            add(raw, f"data[{index}]")
+    def read_time(self, value: Any) -> datetime | None:
+        return _parse_time(value)
 
     def single(self, payload: dict[str, Any], node: str) -> None:
         object_id = payload.get("id")
-        link = _str(payload.get("permalink_url")) or ""
+        link = as_text(payload.get("permalink_url")) or ""
         if _is_page(payload):
             self.page(payload)
         elif "comment_id=" in link or _COMMENT_MARKERS & payload.keys():
@@ -390,37 +299,37 @@ class _Builder:
 
     def page(self, raw: dict[str, Any]) -> None:
         page_id = str(raw["id"])
-        name = _str(raw.get("name"))
+        name = as_text(raw.get("name"))
         self.items.append(
             ParsedItem(
                 native_id=page_id,
                 kind=KIND_PAGE,
-                text=text_of([name, _str(raw.get("about"))]),
+                text=text_of([name, as_text(raw.get("about"))]),
                 content={
                     "name": name,
-                    "username": _str(raw.get("username")),
-                    "link": _str(raw.get("link")),
-                    "about": _str(raw.get("about")),
+                    "username": as_text(raw.get("username")),
+                    "link": as_text(raw.get("link")),
+                    "about": as_text(raw.get("about")),
                 },
                 author_id=page_id,
                 author_name=name,
                 author_is_agency=True,
-                url=_str(raw.get("link")),
+                url=as_text(raw.get("link")),
             )
         )
 
     def post(self, raw: Any, where: str) -> None:
         if not isinstance(raw, dict):
-            self.unparsed.append(f"{where}: unknown item type ({_kind(raw)}), not a post object")
+            self.unparsed.append(f"{where}: unknown item type ({type_name(raw)}), not a post object")
             return
-        post_id = _str(raw.get("id"))
+        post_id = as_text(raw.get("id"))
         if not post_id:
             self.unparsed.append(f"{where}: post without an id")
             return
         label = f"post {post_id}"
-        author = _obj(raw.get("from"))
+        author = as_dict(raw.get("from"))
         page_id = post_id.split("_", 1)[0] if "_" in post_id else None
-        author_id = _str(author.get("id")) or page_id
+        author_id = as_text(author.get("id")) or page_id
         # /posts holds only the Page's own posts; on /feed a visitor's post has another author
         agency = author_id is None or author_id == page_id
         message = self._text(raw, "message", label)
@@ -429,15 +338,15 @@ class _Builder:
         attachments: list[dict[str, Any]] = []
         extra_text: list[str | None] = []
         media: list[ParsedItem] = []
-        for index, att in enumerate(_edge_data(raw.get("attachments"))):
+        for index, att in enumerate(edge_data(raw.get("attachments"))):
             if not isinstance(att, dict):
-                self.unparsed.append(f"{label}: attachment {index} is {_kind(att)}, not an object")
+                self.unparsed.append(f"{label}: attachment {index} is {type_name(att)}, not an object")
                 continue
             attachments.append(_canonical_attachment(att))
             extra_text.extend(_attachment_text(att))
             media.extend(
                 _media_items(att, parent=post_id, root=post_id, author_id=author_id,
-                             author_name=_str(author.get("name")), agency=agency, created=created)
+                             author_name=as_text(author.get("name")), agency=agency, created=created)
             )  # fmt: skip
         self.items.append(
             ParsedItem(
@@ -451,24 +360,24 @@ class _Builder:
                     "attachments": attachments,
                 },
                 author_id=author_id,
-                author_name=_str(author.get("name")),
+                author_name=as_text(author.get("name")),
                 author_is_agency=agency,
                 created_at=created,
                 hidden=raw["is_hidden"] if isinstance(raw.get("is_hidden"), bool) else None,
-                url=_str(raw.get("permalink_url")),
-                extra=_pick(raw, ("updated_time", "status_type", "is_published")) | _counts(raw),
+                url=as_text(raw.get("permalink_url")),
+                extra=pick(raw, ("updated_time", "status_type", "is_published")) | _counts(raw),
             )
         )
         self.items.extend(media)
         comments = raw.get("comments")
-        for index, comment in enumerate(_edge_data(comments)):
+        for index, comment in enumerate(edge_data(comments)):
             self.comment(comment, f"{label} comments[{index}]", listed_on=post_id)
 
     def comment(self, raw: Any, where: str, *, listed_on: str | None) -> None:
         if not isinstance(raw, dict):
-            self.unparsed.append(f"{where}: unknown item type ({_kind(raw)}), not a comment")
+            self.unparsed.append(f"{where}: unknown item type ({type_name(raw)}), not a comment")
             return
-        comment_id = _str(raw.get("id"))
+        comment_id = as_text(raw.get("id"))
         if not comment_id:
             self.unparsed.append(
                 f"{where}: comment without an id (the token lacks the Page's MODERATE task, or "
@@ -477,8 +386,8 @@ class _Builder:
             return
         label = f"comment {comment_id}"
         thread = _Thread.of(comment_id, raw, listed_on)
-        author = _obj(raw.get("from"))
-        author_id = _str(author.get("id"))
+        author = as_dict(raw.get("from"))
+        author_id = as_text(author.get("id"))
         message = self._text(raw, "message", label)
         created = self._time(raw, "created_time", label)
         attachment = raw.get("attachment")
@@ -497,37 +406,21 @@ class _Builder:
                 parent_native_id=thread.parent,
                 root_native_id=thread.root,
                 author_id=author_id,
-                author_name=_str(author.get("name")),
+                author_name=as_text(author.get("name")),
                 author_is_agency=author_id is not None and author_id == thread.page_id,
                 created_at=created,
                 hidden=raw["is_hidden"] if isinstance(raw.get("is_hidden"), bool) else None,
-                url=_str(raw.get("permalink_url")),
-                extra=_pick(raw, ("can_hide", "can_comment", "can_remove", "is_private")) | _counts(raw),
+                url=as_text(raw.get("permalink_url")),
+                extra=pick(raw, ("can_hide", "can_comment", "can_remove", "is_private")) | _counts(raw),
             )
         )
         if isinstance(attachment, dict):
             self.items.extend(
                 _media_items(attachment, parent=comment_id, root=thread.root, author_id=author_id,
-                             author_name=_str(author.get("name")),
+                             author_name=as_text(author.get("name")),
                              agency=author_id is not None and author_id == thread.page_id,
                              created=created)
             )  # fmt: skip
-
-    def _text(self, raw: dict[str, Any], key: str, label: str) -> str | None:
-        value = raw.get(key)
-        if value is None or isinstance(value, str):
-            return value
-        self.unparsed.append(f"{label}: {key} is {_kind(value)}, not text; left out")
-        return None
-
-    def _time(self, raw: dict[str, Any], key: str, label: str) -> datetime | None:
-        value = raw.get(key)
-        if value is None:
-            return None
-        parsed = _parse_time(value)
-        if parsed is None:
-            self.unparsed.append(f"{label}: {key} {str(value)[:40]!r} is not a time; left out")
-        return parsed
 
 
 @dataclass(frozen=True)
@@ -547,7 +440,7 @@ class _Thread:
     @classmethod
     def of(cls, comment_id: str, raw: dict[str, Any], listed_on: str | None) -> _Thread:
         post_object = comment_id.split("_", 1)[0] if "_" in comment_id else None
-        link = _permalink_parts(_str(raw.get("permalink_url")))
+        link = _permalink_parts(as_text(raw.get("permalink_url")))
         page_id = link.get("page")
         if post_object is None:
             post_object = link.get("post")
@@ -558,7 +451,7 @@ class _Thread:
         if root is None and listed_on and not listed_on_comment:
             root = listed_on
         parent = raw.get("parent")
-        parent_id = _str(parent.get("id")) if isinstance(parent, dict) else None
+        parent_id = as_text(parent.get("id")) if isinstance(parent, dict) else None
         if parent_id is None and listed_on_comment:
             parent_id = listed_on  # GET /{comment-id}/comments lists that comment's replies
         if parent_id is None and link.get("reply_comment_id") and post_object:
@@ -599,7 +492,7 @@ def _media_items(
 
     An album's own image repeats its first photo under another signed URL, so it is skipped.
     """
-    subs = [s for s in _edge_data(att.get("subattachments")) if isinstance(s, dict)]
+    subs = [s for s in edge_data(att.get("subattachments")) if isinstance(s, dict)]
     if subs:
         return [
             item
@@ -607,25 +500,25 @@ def _media_items(
             for item in _media_items(sub, parent=parent, root=root, author_id=author_id,
                                      author_name=author_name, agency=agency, created=created)
         ]  # fmt: skip
-    media = _obj(att.get("media"))
-    image = _obj(media.get("image"))
-    src = _str(image.get("src"))
+    media = as_dict(att.get("media"))
+    image = as_dict(media.get("image"))
+    src = as_text(image.get("src"))
     if not src:
         return []
-    target = _obj(att.get("target"))
-    target_id = _str(target.get("id"))
+    target = as_dict(att.get("target"))
+    target_id = as_text(target.get("id"))
     return [
         ParsedItem(
             native_id=media_key(parent, target_id, src),
             kind=KIND_MEDIA,
-            text=text_of(_unique([_str(att.get("title")), _str(att.get("description"))])),
+            text=text_of(_unique([as_text(att.get("title")), as_text(att.get("description"))])),
             content={
                 "target_id": target_id,
-                "type": _str(att.get("type")),
-                "media_type": _str(att.get("media_type")),
-                "target_url": _stable_url(_str(target.get("url"))),
-                "title": _str(att.get("title")),
-                "description": _str(att.get("description")),
+                "type": as_text(att.get("type")),
+                "media_type": as_text(att.get("media_type")),
+                "target_url": _stable_url(as_text(target.get("url"))),
+                "title": as_text(att.get("title")),
+                "description": as_text(att.get("description")),
                 "image": None if target_id else _stable_src(src),
             },
             parent_native_id=parent,
@@ -634,9 +527,9 @@ def _media_items(
             author_name=author_name,
             author_is_agency=agency,
             created_at=created,
-            url=_str(target.get("url")) or _str(att.get("url")),
+            url=as_text(target.get("url")) or as_text(att.get("url")),
             media_url=src,
-            extra=_pick(image, ("width", "height"))
+            extra=pick(image, ("width", "height"))
             | ({"video_source": media["source"]} if isinstance(media.get("source"), str) else {}),
         )
     ]
@@ -655,31 +548,31 @@ def media_key(parent: str, target_id: str | None, src: str) -> str:
 
 def _canonical_attachment(att: dict[str, Any]) -> dict[str, Any]:
     """What an attachment shows, without the per-fetch parts (signed image URLs, sizes)."""
-    target = _obj(att.get("target"))
-    target_id = _str(target.get("id"))
-    media = _obj(att.get("media"))
-    image = _obj(media.get("image"))
-    src = _str(image.get("src"))
+    target = as_dict(att.get("target"))
+    target_id = as_text(target.get("id"))
+    media = as_dict(att.get("media"))
+    image = as_dict(media.get("image"))
+    src = as_text(image.get("src"))
     return {
-        "type": _str(att.get("type")),
-        "media_type": _str(att.get("media_type")),
-        "title": _str(att.get("title")),
-        "description": _str(att.get("description")),
+        "type": as_text(att.get("type")),
+        "media_type": as_text(att.get("media_type")),
+        "title": as_text(att.get("title")),
+        "description": as_text(att.get("description")),
         "target_id": target_id,
-        "target_url": _stable_url(_str(target.get("url"))),
-        "url": _stable_url(_str(att.get("unshimmed_url")) or _str(att.get("url"))),
+        "target_url": _stable_url(as_text(target.get("url"))),
+        "url": _stable_url(as_text(att.get("unshimmed_url")) or as_text(att.get("url"))),
         "image": _stable_src(src) if src and not target_id else None,
         "subattachments": [
             _canonical_attachment(sub)
-            for sub in _edge_data(att.get("subattachments"))
+            for sub in edge_data(att.get("subattachments"))
             if isinstance(sub, dict)
         ],
     }
 
 
 def _attachment_text(att: dict[str, Any]) -> list[str | None]:
-    texts: list[str | None] = [_str(att.get("title")), _str(att.get("description"))]
-    for sub in _edge_data(att.get("subattachments")):
+    texts: list[str | None] = [as_text(att.get("title")), as_text(att.get("description"))]
+    for sub in edge_data(att.get("subattachments")):
         if isinstance(sub, dict):
             texts.extend(_attachment_text(sub))
     return texts
@@ -717,13 +610,13 @@ def _tags(value: Any) -> list[dict[str, Any]]:
     tags = []
     for tag in value if isinstance(value, list) else []:
         if isinstance(tag, dict):
-            tags.append(_pick(tag, ("id", "name", "type", "offset", "length")))
+            tags.append(pick(tag, ("id", "name", "type", "offset", "length")))
     return tags
 
 
 def _counts(raw: dict[str, Any]) -> dict[str, Any]:
     """Engagement counts: they change without an edit, so they never define a version."""
-    counts = _pick(raw, ("like_count", "comment_count"))
+    counts = pick(raw, ("like_count", "comment_count"))
     shares = raw.get("shares")
     if isinstance(shares, dict) and isinstance(shares.get("count"), int):
         counts["share_count"] = shares["count"]
@@ -747,21 +640,6 @@ def _permalink_parts(link: str | None) -> dict[str, str]:
     return found
 
 
-def _obj(value: Any) -> dict[str, Any]:
-    """``value`` if it is a JSON object, else an empty one (missing and malformed alike)."""
-    return value if isinstance(value, dict) else {}
-
-
-def _edge_data(value: Any) -> list[Any]:
-    if isinstance(value, dict) and isinstance(value.get("data"), list):
-        return list(value["data"])
-    return []
-
-
-def _pick(raw: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
-    return {key: raw[key] for key in keys if key in raw}
-
-
 def _unique(texts: Iterable[str | None]) -> list[str]:
     seen: list[str] = []
     for text in texts:
@@ -770,97 +648,11 @@ def _unique(texts: Iterable[str | None]) -> list[str]:
     return seen
 
 
-def _str(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
-def _kind(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
-
-
 def _parse_time(value: Any) -> datetime | None:
     """Graph time (``2021-07-09T19:09:52+0000``), any ISO-8601 time, or Unix seconds; UTC."""
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value, UTC)
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def _path_segments(url: str) -> list[str]:
-    """The Graph path of a URL without the version prefix: ``['123_456', 'comments']``."""
-    segments = [unquote(s) for s in urlsplit(url).path.split("/") if s]
-    for index, segment in enumerate(segments):
-        if _VERSION.match(segment):
-            return segments[index + 1 :]
-    return segments
-
-
-# -- classify helpers ---------------------------------------------------------------------------
-
-
-def _graph_error(response: ArchivedResponse) -> dict[str, Any] | None:
-    if not _looks_json(response):
-        return None
-    try:
-        payload = response.json()
-    except (ValueError, HPArchiveError):
-        return None
-    error = payload.get("error") if isinstance(payload, dict) else None
-    return error if isinstance(error, dict) else None
-
-
-def _looks_json(response: ArchivedResponse) -> bool:
-    content_type = response.message.content_type
-    if content_type in ("application/json", "text/javascript"):
-        return True
-    if content_type.startswith(("image/", "video/", "audio/", "text/html")):
-        return False
-    try:
-        return response.body().lstrip()[:1] in (b"{", b"[")
-    except HPArchiveError:
-        return False
-
-
-def _regain_seconds(response: ArchivedResponse) -> float | None:
-    """Seconds until access returns, from X-Business-Use-Case-Usage (given in minutes)."""
-    try:
-        usage = json.loads(response.header("X-Business-Use-Case-Usage") or "null")
-    except ValueError:
-        return None
-    minutes = [
-        entry["estimated_time_to_regain_access"]
-        for entries in (usage.values() if isinstance(usage, dict) else ())
-        if isinstance(entries, list)
-        for entry in entries
-        if isinstance(entry, dict) and isinstance(entry.get("estimated_time_to_regain_access"), int | float)
-    ]
-    longest = max(minutes, default=0)
-    return float(longest) * 60 if longest > 0 else None
-
-
-def _as_int(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
-
-
-def _scrub(text: str) -> str:
-    """Remove anything token-like from a message before it reaches logs or reports."""
-    text = _TOKEN_PARAM.sub(r"\1REDACTED", text)
-    return _TOKEN_LIKE.sub("[token]", " ".join(text.split()))
+    return as_time(value)
 
 
 def _safe_text(response: ArchivedResponse) -> str:
@@ -868,27 +660,3 @@ def _safe_text(response: ArchivedResponse) -> str:
         return response.body().decode("utf-8", "replace")
     except HPArchiveError:
         return ""
-
-
-def _short(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:160]
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
-
-
-@dataclass
-class _Collected:
-    """Post ids and media (key → image URL) seen on the pages of one listing, in order."""
-
-    posts: dict[str, None] = field(default_factory=dict)
-    media: dict[str, str] = field(default_factory=dict)
-
-    def add(self, fetched: Fetched) -> None:
-        for item in fetched.parsed.items:
-            if item.kind == KIND_POST:
-                self.posts.setdefault(item.native_id, None)
-            elif item.kind == KIND_MEDIA and item.media_url:
-                self.media.setdefault(item.native_id, item.media_url)

@@ -37,15 +37,15 @@ from hp_archive.sources.base import (
     KIND_POST,
     ArchivedResponse,
     CaptureContext,
-    Fetched,
     ParsedItem,
     ParseResult,
     Source,
     Verdict,
-    parse_retry_after,
     text_of,
 )
 from hp_archive.sources.http import strip_query
+from hp_archive.sources.support import as_nonempty_str, is_media, one_line, overload_verdict
+from hp_archive.sources.walking import conditional_headers, validators_of
 from hp_archive.sources.web import html_to_text, item_id, normalize_url
 
 #: feedparser's ``version`` values for the two formats this source is built for (others —
@@ -88,7 +88,7 @@ class FeedSource(Source):
         with ctx.listing(f"feed:{url}", kind=KIND_POST, until=ctx.as_of) as listing:
             # Deliberately not attributed to the listing (listing=None): the entries get no
             # listing scope, so an entry that drops off the feed is never reported deleted.
-            fetched = ctx.fetch(url, headers=_conditional(validators), kind=KIND_POST)
+            fetched = ctx.fetch(url, headers=conditional_headers(validators), kind=KIND_POST)
             if fetched.response.status == 304:
                 listing.not_modified()
                 return
@@ -98,7 +98,7 @@ class FeedSource(Source):
                 listing.incomplete("; ".join(fetched.parsed.unparsed)[:300])
                 ctx.set_state("validators", {})  # ask for the whole feed again next night
             else:
-                ctx.set_state("validators", _validators(fetched))
+                ctx.set_state("validators", validators_of(fetched))
             for item in fetched.parsed.items:
                 if item.kind == KIND_MEDIA and item.media_url:
                     ctx.download_media(item.media_url, media_key=item.native_id)
@@ -109,7 +109,7 @@ class FeedSource(Source):
         status = response.status
         where = strip_query(response.url)
         if 200 <= status < 300:
-            if _is_media(response):
+            if is_media(response):
                 return Verdict.ok()
             problem = _unreadable(response)
             if problem is not None:
@@ -118,11 +118,9 @@ class FeedSource(Source):
             return Verdict.ok()
         if status == 304:
             return Verdict.ok()
-        retry_after = parse_retry_after(response.header("Retry-After"), response.date)
-        if status == 429:
-            return Verdict("rate-limited", f"rate limited (HTTP 429) at {where}", retry_after)
-        if status >= 500:
-            return Verdict("retry", f"HTTP {status} at {where}", retry_after)
+        overloaded = overload_verdict(response)
+        if overloaded is not None:
+            return overloaded
         # a public feed has no token: 401/403 is the server refusing, and 404/410 a moved feed
         return Verdict("error", f"HTTP {status} at {where}: check the feed URL in the account's handle")
 
@@ -130,7 +128,7 @@ class FeedSource(Source):
 
     @classmethod
     def parse(cls, response: ArchivedResponse) -> ParseResult:
-        if not 200 <= response.status < 300 or _is_media(response):
+        if not 200 <= response.status < 300 or is_media(response):
             return ParseResult()  # 304s, errors and enclosure files hold no entries
         feed, problem = _read(response)
         if feed is None:
@@ -148,16 +146,16 @@ class FeedSource(Source):
                 content={
                     "title": title,
                     "subtitle": subtitle,
-                    "link": _str(channel.get("link")),
+                    "link": as_nonempty_str(channel.get("link")),
                 },
                 author_id=url,
                 author_name=author,
                 author_is_agency=True,
-                url=_str(channel.get("link")) or url,
+                url=as_nonempty_str(channel.get("link")) or url,
                 extra={
                     "format": FORMATS.get(feed.get("version", ""), feed.get("version")),
                     "updated": _iso(_own(channel, "updated_parsed")),
-                    "generator": _str(channel.get("generator")),
+                    "generator": as_nonempty_str(channel.get("generator")),
                     "entries": len(feed.get("entries", [])),
                 },
             )
@@ -165,7 +163,7 @@ class FeedSource(Source):
         unparsed: list[str] = []
         seen: set[str] = set()
         for index, entry in enumerate(feed.get("entries", [])):
-            entry_id = _str(entry.get("id")) or _str(entry.get("link"))
+            entry_id = as_nonempty_str(entry.get("id")) or as_nonempty_str(entry.get("link"))
             if not entry_id:
                 unparsed.append(f"entries[{index}]: an entry with neither an id/guid nor a link; left out")
                 continue
@@ -184,12 +182,12 @@ def _entry_items(
     summary = _field_text(entry, "summary")
     # RSS content:encoded, Atom content (feedparser also files Media RSS descriptions here)
     contents = [
-        _as_text(_str(c.get("value")), _str(c.get("type")))
+        _as_text(as_nonempty_str(c.get("value")), as_nonempty_str(c.get("type")))
         for c in entry.get("content") or []
         if isinstance(c, Mapping)
     ]
     contents = [c for c in dict.fromkeys(contents) if c and c != summary]
-    link = _str(entry.get("link"))
+    link = as_nonempty_str(entry.get("link"))
     enclosures = _enclosures(entry, feed_url)
     created = _time(entry.get("published_parsed")) or _time(entry.get("created_parsed"))
     updated = _time(_own(entry, "updated_parsed"))
@@ -216,8 +214,10 @@ def _entry_items(
             url=link,
             extra={
                 "published": created.isoformat() if created else None,
-                "tags": [_str(t.get("term")) for t in entry.get("tags") or [] if isinstance(t, Mapping)],
-                "comments": _str(entry.get("comments")),
+                "tags": [
+                    as_nonempty_str(t.get("term")) for t in entry.get("tags") or [] if isinstance(t, Mapping)
+                ],
+                "comments": as_nonempty_str(entry.get("comments")),
             },
         )
     ]
@@ -253,16 +253,16 @@ def _enclosures(entry: Mapping[str, Any], base: str) -> list[tuple[str, str]]:
     found: dict[str, str] = {}
     entry_base = base
     detail = entry.get("summary_detail") or entry.get("title_detail")
-    if isinstance(detail, Mapping) and _str(detail.get("base")):
+    if isinstance(detail, Mapping) and as_nonempty_str(detail.get("base")):
         entry_base = str(detail["base"])
     for enclosure in entry.get("enclosures") or []:
-        if isinstance(enclosure, Mapping) and _str(enclosure.get("href")):
+        if isinstance(enclosure, Mapping) and as_nonempty_str(enclosure.get("href")):
             url = urljoin(entry_base, str(enclosure["href"]))
-            found.setdefault(url, _str(enclosure.get("type")) or "")
+            found.setdefault(url, as_nonempty_str(enclosure.get("type")) or "")
     for media in entry.get("media_content") or []:
-        if isinstance(media, Mapping) and _str(media.get("url")):
+        if isinstance(media, Mapping) and as_nonempty_str(media.get("url")):
             url = urljoin(entry_base, str(media["url"]))
-            media_type = _str(media.get("type")) or ""
+            media_type = as_nonempty_str(media.get("type")) or ""
             if not media_type and media.get("medium") == "image":
                 media_type = "image/*"
             found.setdefault(url, media_type)
@@ -274,7 +274,7 @@ def _read(response: ArchivedResponse) -> tuple[Any, str | None]:
     try:
         body = response.body()
     except HPArchiveError as exc:
-        return None, f"body cannot be read: {' '.join(str(exc).split())[:160]}"
+        return None, f"body cannot be read: {one_line(exc)}"
     headers = {"content-location": response.url}
     content_type = response.header("Content-Type")
     if content_type:
@@ -289,7 +289,7 @@ def _read(response: ArchivedResponse) -> tuple[Any, str | None]:
     if problem is not None and not isinstance(problem, _HARMLESS):
         return (
             None,
-            f"not a well-formed feed: {type(problem).__name__}: {' '.join(str(problem).split())[:160]}",
+            f"not a well-formed feed: {type(problem).__name__}: {one_line(problem)}",
         )
     if not feed.get("version"):
         return None, "not an RSS or Atom feed (no rss, feed or RDF root element)"
@@ -312,30 +312,6 @@ def _unreadable(response: ArchivedResponse) -> str | None:
     return _read(response)[1]
 
 
-def _is_media(response: ArchivedResponse) -> bool:
-    return response.message.content_type.startswith(("image/", "video/", "audio/"))
-
-
-def _validators(fetched: Fetched) -> dict[str, str]:
-    found: dict[str, str] = {}
-    etag = fetched.response.header("ETag")
-    modified = fetched.response.header("Last-Modified")
-    if etag:
-        found["etag"] = etag
-    if modified:
-        found["last_modified"] = modified
-    return found
-
-
-def _conditional(validators: Mapping[str, Any]) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    if isinstance(validators.get("etag"), str):
-        headers["If-None-Match"] = validators["etag"]
-    if isinstance(validators.get("last_modified"), str):
-        headers["If-Modified-Since"] = validators["last_modified"]
-    return headers
-
-
 def _time(value: Any) -> datetime | None:
     """feedparser's parsed dates are UTC ``time.struct_time`` values."""
     if not isinstance(value, time.struct_time):
@@ -355,8 +331,8 @@ def _field_text(parent: Mapping[str, Any], key: str) -> str | None:
     """A text construct as plain text: HTML ones (``type="html"``, RSS descriptions) lose their
     markup; plain ones are kept as written, so a literal ``<b>`` in a title stays."""
     detail = parent.get(f"{key}_detail")
-    kind = _str(detail.get("type")) if isinstance(detail, Mapping) else None
-    return _as_text(_str(parent.get(key)), kind) or None
+    kind = as_nonempty_str(detail.get("type")) if isinstance(detail, Mapping) else None
+    return _as_text(as_nonempty_str(parent.get(key)), kind) or None
 
 
 def _as_text(value: str | None, media_type: str | None) -> str:
@@ -365,7 +341,3 @@ def _as_text(value: str | None, media_type: str | None) -> str:
     if media_type in ("text/plain", "text"):
         return "\n".join(" ".join(line.split()) for line in value.strip().splitlines()).strip()
     return html_to_text(value)
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None

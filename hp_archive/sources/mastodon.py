@@ -25,17 +25,16 @@ and URL alone.
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urlsplit
 
 from requests.utils import parse_header_links
 
-from hp_archive.errors import HPArchiveError, PlatformError, TransportError
+from hp_archive.errors import PlatformError, TransportError
 from hp_archive.sources.base import (
     KIND_COMMENT,
     KIND_MEDIA,
@@ -50,10 +49,24 @@ from hp_archive.sources.base import (
     ParseResult,
     Source,
     Verdict,
-    parse_retry_after,
     text_of,
 )
 from hp_archive.sources.http import strip_query
+from hp_archive.sources.support import (
+    ItemsBuilder,
+    as_dict,
+    as_text,
+    body_looks_json,
+    is_media,
+    json_body,
+    parse_time,
+    pick,
+    read_json,
+    retry_after_seconds,
+    success_verdict,
+    type_name,
+)
+from hp_archive.sources.walking import listing_start, url_origin
 from hp_archive.sources.web import html_to_text
 
 API = "/api/v1"
@@ -123,23 +136,15 @@ class MastodonSource(Source):
         ctx.set_state("account_id", account_id)
         return account_id
 
-    def _cutoff(self, ctx: CaptureContext) -> datetime | None:
-        listed_until = ctx.state.get("statuses_listed_until")
-        if listed_until is None:
-            return None
-        previous = parse_time(listed_until)
-        if previous is None:
-            ctx.note_failure(
-                f"mastodon:{self.account.handle}",
-                f"saved statuses_listed_until {listed_until!r} is not an ISO time; listing every status",
-            )
-            return None
-        return min(previous, ctx.as_of) - ctx.lookback
-
     def _list_statuses(
         self, ctx: CaptureContext, base: str, account_id: str, headers: Mapping[str, str], run: _Run
     ) -> None:
-        cutoff = self._cutoff(ctx)
+        cutoff = listing_start(
+            ctx,
+            "statuses_listed_until",
+            where=f"mastodon:{self.account.handle}",
+            fallback="listing every status",
+        )
         scope = f"mastodon:{account_id}/statuses"
         completed = False
         with ctx.listing(scope, kind=KIND_POST, since=cutoff, until=ctx.as_of) as listing:
@@ -165,7 +170,7 @@ class MastodonSource(Source):
         Only next links on the API's own origin are followed: the Authorization header goes with
         every request, so a link elsewhere would hand it the token.
         """
-        origin = _origin(url)
+        origin = url_origin(url)
         seen: set[str] = set()
         target: str | None = url
         target_params: Mapping[str, Any] | None = params
@@ -190,8 +195,8 @@ class MastodonSource(Source):
             following = next_link(fetched.response)
             if following is None:
                 return clean
-            if _origin(following) != origin:
-                listing.incomplete(f"page {pages}: Link next points at {_origin(following)}, not {origin}")
+            if url_origin(following) != origin:
+                listing.incomplete(f"page {pages}: Link next points at {url_origin(following)}, not {origin}")
                 return False
             if following in seen:
                 listing.incomplete(f"page {pages}: Link next repeats an earlier page")
@@ -233,29 +238,20 @@ class MastodonSource(Source):
     def classify(self, response: ArchivedResponse) -> Verdict:
         status = response.status
         where = strip_query(response.url)
-        if 200 <= status < 300:
-            if _looks_json(response):
-                try:
-                    response.json()
-                except (ValueError, HPArchiveError) as exc:
-                    # A cut or garbled page would end the walk early and make a complete-looking
-                    # listing report live statuses as deleted: fetch it again.
-                    return Verdict("retry", f"malformed JSON from Mastodon at {where}: {_short(exc)}")
-            return Verdict.ok()
-        if status == 304:
-            return Verdict.ok()
+        answered = success_verdict(response, _looks_json, f"Mastodon at {where}")
+        if answered is not None:
+            return answered
         error = _error_text(response)
         said = f": {error}" if error else ""
         if status == 429:
             wait = reset_seconds(response)
             if wait is None:
-                wait = parse_retry_after(response.header("Retry-After"), response.date)
+                wait = retry_after_seconds(response)
             limit = response.header("X-RateLimit-Limit")
             per = f" (limit {limit} requests per window)" if limit else ""
             return Verdict("rate-limited", f"rate limited by Mastodon{per}{said}", wait)
         if status >= 500:
-            retry_after = parse_retry_after(response.header("Retry-After"), response.date)
-            return Verdict("retry", f"HTTP {status} at {where}{said}", retry_after)
+            return Verdict("retry", f"HTTP {status} at {where}{said}", retry_after_seconds(response))
         if status == 401:
             return Verdict("auth", f"HTTP 401{said} — {RENEW}")
         if status == 403 and error is not None:
@@ -270,18 +266,13 @@ class MastodonSource(Source):
 
     @classmethod
     def parse(cls, response: ArchivedResponse) -> ParseResult:
-        if response.message.content_type.startswith(("image/", "video/", "audio/")):
+        if is_media(response):
             return ParseResult()  # a media file: its item comes from the status that shows it
         if not 200 <= response.status < 300:
             return ParseResult()  # an error answer: classify reported it; no items
-        try:
-            payload = response.json()
-        except UnicodeDecodeError as exc:
-            return ParseResult.failed(f"body is not valid UTF-8 (byte {exc.start})")
-        except json.JSONDecodeError as exc:
-            return ParseResult.failed(f"malformed JSON at line {exc.lineno} column {exc.colno}")
-        except (ValueError, HPArchiveError) as exc:
-            return ParseResult.failed(f"body cannot be read: {_short(exc)}")
+        payload, failed = read_json(response)
+        if failed is not None:
+            return failed
         segments = api_path(response.url)
         builder = _Builder()
         if segments[:1] == ["accounts"] and len(segments) == 3 and segments[2] == "statuses":
@@ -338,32 +329,25 @@ class _Run:
 # -- parsing helpers ----------------------------------------------------------------------------
 
 
-@dataclass
-class _Builder:
+class _Builder(ItemsBuilder):
     """Accumulates items and the reasons anything was skipped, for one response."""
-
-    items: list[ParsedItem] = field(default_factory=list)
-    unparsed: list[str] = field(default_factory=list)
-
-    def result(self) -> ParseResult:
-        return ParseResult(items=tuple(self.items), unparsed=tuple(self.unparsed))
 
     # -- responses ------------------------------------------------------------------------------
 
     def account(self, payload: Any) -> None:
         if not isinstance(payload, dict):
-            self.unparsed.append(f"unknown response shape: an account is {_kind(payload)}, not an object")
+            self.unparsed.append(f"unknown response shape: an account is {type_name(payload)}, not an object")
             return
         if _is_error(payload):
             return
-        account_id = _str(payload.get("id"))
+        account_id = as_text(payload.get("id"))
         if not account_id:
             self.unparsed.append("account without an id")
             return
-        name = _str(payload.get("display_name")) or _str(payload.get("username"))
-        note = _str(payload.get("note"))
+        name = as_text(payload.get("display_name")) or as_text(payload.get("username"))
+        note = as_text(payload.get("note"))
         fields = [
-            {"name": _str(f.get("name")), "value": html_to_text(_str(f.get("value")))}
+            {"name": as_text(f.get("name")), "value": html_to_text(as_text(f.get("value")))}
             for f in payload.get("fields") or []
             if isinstance(f, dict)
         ]
@@ -373,19 +357,19 @@ class _Builder:
                 kind=KIND_PAGE,
                 text=text_of([name, html_to_text(note), *(f"{f['name']}: {f['value']}" for f in fields)]),
                 content={
-                    "username": _str(payload.get("username")),
-                    "acct": _str(payload.get("acct")),
-                    "display_name": _str(payload.get("display_name")),
+                    "username": as_text(payload.get("username")),
+                    "acct": as_text(payload.get("acct")),
+                    "display_name": as_text(payload.get("display_name")),
                     "note": note,
-                    "url": _str(payload.get("url")),
+                    "url": as_text(payload.get("url")),
                     "fields": fields,
                 },
                 author_id=account_id,
                 author_name=name,
                 author_is_agency=True,
                 created_at=parse_time(payload.get("created_at")),
-                url=_str(payload.get("url")),
-                extra=_pick(payload, ACCOUNT_EXTRA),
+                url=as_text(payload.get("url")),
+                extra=pick(payload, ACCOUNT_EXTRA),
             )
         )
 
@@ -393,15 +377,15 @@ class _Builder:
         if not isinstance(payload, list):
             if isinstance(payload, dict) and _is_error(payload):
                 return
-            self.unparsed.append(f"unknown response shape: statuses are {_kind(payload)}, not a list")
+            self.unparsed.append(f"unknown response shape: statuses are {type_name(payload)}, not a list")
             return
         for index, raw in enumerate(payload):
             status = self._checked(raw, f"[{index}]")
             if status is None:
                 continue
-            author = _obj(status.get("account"))
-            agency = _str(author.get("id")) == account_id
-            parent = _str(status.get("in_reply_to_id"))
+            author = as_dict(status.get("account"))
+            agency = as_text(author.get("id")) == account_id
+            parent = as_text(status.get("in_reply_to_id"))
             if parent is None:
                 self.status(status, kind=KIND_POST, parent=None, root=None, agency=agency)
             else:
@@ -423,14 +407,14 @@ class _Builder:
         # own replies are items of its statuses listing, which knows them without a thread.
         agency = next(
             (
-                _str(s.get("in_reply_to_account_id"))
+                as_text(s.get("in_reply_to_account_id"))
                 for s in by_id.values()
-                if _str(s.get("in_reply_to_id")) == root and _str(s.get("in_reply_to_account_id"))
+                if as_text(s.get("in_reply_to_id")) == root and as_text(s.get("in_reply_to_account_id"))
             ),
             None,
         )
         for status_id, status in by_id.items():
-            parent = _str(status.get("in_reply_to_id"))
+            parent = as_text(status.get("in_reply_to_id"))
             if parent is None:
                 self.unparsed.append(f"status {status_id}: a descendant without in_reply_to_id")
                 continue
@@ -440,7 +424,7 @@ class _Builder:
                     f"status {status_id}: reply links form a cycle ({' -> '.join(cycle)}); left out"
                 )
                 continue
-            if agency is not None and _str(_obj(status.get("account")).get("id")) == agency:
+            if agency is not None and as_text(as_dict(status.get("account")).get("id")) == agency:
                 continue
             kind = KIND_COMMENT if parent == root else KIND_REPLY
             self.status(status, kind=kind, parent=parent, root=root, agency=False)
@@ -454,11 +438,15 @@ class _Builder:
         if not isinstance(payload, list):
             if isinstance(payload, dict) and _is_error(payload):
                 return
-            self.unparsed.append(f"unknown response shape: the history of {status_id} is {_kind(payload)}")
+            self.unparsed.append(
+                f"unknown response shape: the history of {status_id} is {type_name(payload)}"
+            )
             return
         for index, raw in enumerate(payload):
             if not isinstance(raw, dict):
-                self.unparsed.append(f"history[{index}]: unknown item type ({_kind(raw)}), not a revision")
+                self.unparsed.append(
+                    f"history[{index}]: unknown item type ({type_name(raw)}), not a revision"
+                )
             elif not isinstance(raw.get("content"), str) or parse_time(raw.get("created_at")) is None:
                 self.unparsed.append(f"history[{index}]: a revision without content or created_at")
 
@@ -468,7 +456,7 @@ class _Builder:
         status = self._checked(payload, "status")
         if status is None:
             return
-        parent = _str(status.get("in_reply_to_id"))
+        parent = as_text(status.get("in_reply_to_id"))
         kind = KIND_POST if parent is None else KIND_REPLY
         self.status(status, kind=kind, parent=parent, root=None, agency=parent is None)
 
@@ -477,9 +465,9 @@ class _Builder:
     def _checked(self, raw: Any, where: str) -> dict[str, Any] | None:
         """``raw`` if it is a status with what every status has, else None and the reason."""
         if not isinstance(raw, dict):
-            self.unparsed.append(f"{where}: unknown item type ({_kind(raw)}), not a status")
+            self.unparsed.append(f"{where}: unknown item type ({type_name(raw)}), not a status")
             return None
-        status_id = _str(raw.get("id"))
+        status_id = as_text(raw.get("id"))
         if not status_id:
             self.unparsed.append(f"{where}: status without an id")
             return None
@@ -487,7 +475,7 @@ class _Builder:
             name
             for name, ok in (
                 ("created_at", parse_time(raw.get("created_at")) is not None),
-                ("account", isinstance(raw.get("account"), dict) and _str(raw["account"].get("id"))),
+                ("account", isinstance(raw.get("account"), dict) and as_text(raw["account"].get("id"))),
                 ("content", isinstance(raw.get("content"), str)),
             )
             if not ok
@@ -502,9 +490,9 @@ class _Builder:
     ) -> None:
         status_id = str(raw["id"])
         label = f"status {status_id}"
-        author = _obj(raw.get("account"))
-        author_id = _str(author.get("id"))
-        author_name = _str(author.get("display_name")) or _str(author.get("acct"))
+        author = as_dict(raw.get("account"))
+        author_id = as_text(author.get("id"))
+        author_name = as_text(author.get("display_name")) or as_text(author.get("acct"))
         created = parse_time(raw.get("created_at"))
         spoiler = raw.get("spoiler_text") if isinstance(raw.get("spoiler_text"), str) else ""
         attachments = self._attachments(raw, label)
@@ -523,9 +511,9 @@ class _Builder:
                     "content": raw["content"],
                     "spoiler_text": spoiler,
                     "sensitive": raw.get("sensitive") is True,
-                    "media": [_pick(a, ("id", "type", "description")) for a in attachments],
+                    "media": [pick(a, ("id", "type", "description")) for a in attachments],
                     "poll": poll or None,
-                    "reblog": _pick(reblogged, ("id", "uri", "url", "account")) if reblogged else None,
+                    "reblog": pick(reblogged, ("id", "uri", "url", "account")) if reblogged else None,
                 },
                 parent_native_id=parent,
                 root_native_id=root,
@@ -534,13 +522,13 @@ class _Builder:
                 author_is_agency=agency,
                 created_at=created,
                 edited_at=parse_time(raw.get("edited_at")),
-                url=_str(raw.get("url")) or _str(raw.get("uri")),
+                url=as_text(raw.get("url")) or as_text(raw.get("uri")),
                 extra={
-                    **_pick(raw, STATUS_EXTRA),
-                    "acct": _str(author.get("acct")),
+                    **pick(raw, STATUS_EXTRA),
+                    "acct": as_text(author.get("acct")),
                     "reblog": reblog is not None,
-                    "card_url": _str(_obj(raw.get("card")).get("url")),
-                    "tags": [_str(t.get("name")) for t in raw.get("tags") or [] if isinstance(t, dict)],
+                    "card_url": as_text(as_dict(raw.get("card")).get("url")),
+                    "tags": [as_text(t.get("name")) for t in raw.get("tags") or [] if isinstance(t, dict)],
                 },
             )
         )
@@ -578,21 +566,21 @@ class _Builder:
         if value is None:
             return found
         if not isinstance(value, list):
-            self.unparsed.append(f"{label}: media_attachments is {_kind(value)}, not a list")
+            self.unparsed.append(f"{label}: media_attachments is {type_name(value)}, not a list")
             return found
         for index, attachment in enumerate(value):
-            if not isinstance(attachment, dict) or not _str(attachment.get("id")):
+            if not isinstance(attachment, dict) or not as_text(attachment.get("id")):
                 self.unparsed.append(f"{label}: media_attachments[{index}] is not an attachment; left out")
                 continue
             found.append(
                 {
-                    "id": _str(attachment["id"]),
-                    "type": _str(attachment.get("type")),
-                    "description": _str(attachment.get("description")),
-                    "url": _str(attachment.get("url")),
-                    "remote_url": _str(attachment.get("remote_url")),
-                    "preview_url": _str(attachment.get("preview_url")),
-                    "blurhash": _str(attachment.get("blurhash")),
+                    "id": as_text(attachment["id"]),
+                    "type": as_text(attachment.get("type")),
+                    "description": as_text(attachment.get("description")),
+                    "url": as_text(attachment.get("url")),
+                    "remote_url": as_text(attachment.get("remote_url")),
+                    "preview_url": as_text(attachment.get("preview_url")),
+                    "blurhash": as_text(attachment.get("blurhash")),
                     "meta": attachment.get("meta") if isinstance(attachment.get("meta"), dict) else None,
                 }
             )
@@ -607,14 +595,14 @@ def media_key(attachment_id: str) -> str:
 def _reply_cycle(status_id: str, by_id: Mapping[str, Mapping[str, Any]], root: str) -> list[str]:
     """The ids of a cycle reached by following ``in_reply_to_id`` up from ``status_id``, else []."""
     path = [status_id]
-    current = _str(by_id[status_id].get("in_reply_to_id"))
+    current = as_text(by_id[status_id].get("in_reply_to_id"))
     while current is not None and current != root:
         if current in path:
             return [*path[path.index(current) :], current]
         if current not in by_id:
             return []  # the parent is outside this response (not a cycle)
         path.append(current)
-        current = _str(by_id[current].get("in_reply_to_id"))
+        current = as_text(by_id[current].get("in_reply_to_id"))
     return []
 
 
@@ -625,13 +613,13 @@ def _poll_options(poll: Any) -> list[str]:
 
 
 def _reblog_summary(reblog: dict[str, Any]) -> dict[str, Any]:
-    author = _obj(reblog.get("account"))
+    author = as_dict(reblog.get("account"))
     return {
-        "id": _str(reblog.get("id")),
-        "uri": _str(reblog.get("uri")),
-        "url": _str(reblog.get("url")),
-        "account": _str(author.get("acct")),
-        "text": html_to_text(_str(reblog.get("content"))),
+        "id": as_text(reblog.get("id")),
+        "uri": as_text(reblog.get("uri")),
+        "url": as_text(reblog.get("url")),
+        "account": as_text(author.get("acct")),
+        "text": html_to_text(as_text(reblog.get("content"))),
     }
 
 
@@ -663,25 +651,9 @@ def reset_seconds(response: ArchivedResponse) -> float | None:
     return float(max(0, math.ceil((reset - response.date).total_seconds())))
 
 
-def parse_time(value: Any) -> datetime | None:
-    """Mastodon's datetime (``2019-12-08T03:48:33.901Z``) or any ISO-8601 time, in UTC."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
 def _error_text(response: ArchivedResponse) -> str | None:
     """The ``error`` of Mastodon's error entity, if the body is one."""
-    if not _looks_json(response):
-        return None
-    try:
-        payload = response.json()
-    except (ValueError, HPArchiveError):
-        return None
+    payload = json_body(response) if _looks_json(response) else None
     if isinstance(payload, dict) and isinstance(payload.get("error"), str):
         return " ".join(payload["error"].split())[:200]
     return None
@@ -693,40 +665,4 @@ def _is_error(payload: Mapping[str, Any]) -> bool:
 
 def _looks_json(response: ArchivedResponse) -> bool:
     content_type = response.message.content_type
-    if content_type == "application/json" or content_type.endswith("+json"):
-        return True
-    if content_type.startswith(("image/", "video/", "audio/", "text/html")):
-        return False
-    try:
-        return response.body().lstrip()[:1] in (b"{", b"[")
-    except HPArchiveError:
-        return False
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _pick(raw: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
-    return {key: raw[key] for key in keys if key in raw}
-
-
-def _str(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
-def _kind(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
-
-
-def _short(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:160]
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+    return content_type == "application/json" or content_type.endswith("+json") or body_looks_json(response)

@@ -29,7 +29,7 @@ import hashlib
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from email.message import Message
 from html.parser import HTMLParser
 from typing import Any, ClassVar
@@ -49,9 +49,10 @@ from hp_archive.sources.base import (
     ParseResult,
     Source,
     Verdict,
-    parse_retry_after,
 )
 from hp_archive.sources.http import strip_query
+from hp_archive.sources.support import one_line, overload_verdict, parse_time
+from hp_archive.sources.walking import conditional_headers, validators_of
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 CSS_TYPE = "text/css"
@@ -414,15 +415,6 @@ def item_id(url: str) -> str:
     return url[:400] + "#sha256=" + hashlib.sha256(url.encode()).hexdigest()[:32]
 
 
-def parse_time(value: str) -> datetime | None:
-    """An ISO-8601 date or time (``2026-11-01``, ``...T08:00:00Z``) in UTC, else None."""
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
 def declared_charset(response: ArchivedResponse) -> str | None:
     value = response.header("Content-Type")
     if not value:
@@ -472,13 +464,13 @@ def _body_text(response: ArchivedResponse) -> tuple[str | None, str | None]:
     try:
         body = response.body()
     except HPArchiveError as exc:
-        return None, f"body cannot be read: {_short(exc)}"
+        return None, f"body cannot be read: {one_line(exc)}"
     try:
         return decode_html(body, response), None
     except UnicodeDecodeError as exc:
         return None, f"body is not valid {exc.encoding} (byte {exc.start})"
     except LookupError as exc:
-        return None, f"unknown character encoding: {_short(exc)}"
+        return None, f"unknown character encoding: {one_line(exc)}"
 
 
 # -- the source ----------------------------------------------------------------------------------
@@ -575,7 +567,7 @@ class WebPageSource(Source):
         with ctx.listing(f"web:{url}", kind=KIND_PAGE, until=ctx.as_of) as listing:
             target = url
             for _hop in range(MAX_REDIRECTS + 1):
-                headers = _conditional(previous) if target == url else {}
+                headers = conditional_headers(previous) if target == url else {}
                 fetched = ctx.fetch(target, headers=headers, kind=KIND_PAGE, listing=listing)
                 status = fetched.response.status
                 if status in REDIRECTS:
@@ -603,7 +595,7 @@ class WebPageSource(Source):
                     return kept
                 internal = [r for r in page.requisites if same_origin(r, origin)]
                 result = _PageResult(
-                    state={**_validators(fetched), "links": page.links, "requisites": internal},
+                    state={**validators_of(fetched), "links": page.links, "requisites": internal},
                     links=page.links,
                     requisites=internal,
                 )
@@ -628,7 +620,9 @@ class WebPageSource(Source):
             refs = list(_strings(previous.get("refs")))
             try:
                 if previous.get("etag") or previous.get("last_modified"):
-                    fetched: Fetched | None = ctx.fetch(url, headers=_conditional(previous), kind=KIND_MEDIA)
+                    fetched: Fetched | None = ctx.fetch(
+                        url, headers=conditional_headers(previous), kind=KIND_MEDIA
+                    )
                 else:
                     fetched = ctx.download_media(url, media_key=item_id(url))
             except (PlatformError, TransportError) as exc:
@@ -640,7 +634,7 @@ class WebPageSource(Source):
                     continue  # the site's own broken reference; its 404 is archived
                 if 200 <= status < 300:
                     refs = [r for r in _css_refs(fetched) if same_origin(r, origin)]
-                    previous = {**_validators(fetched), "refs": refs}
+                    previous = {**validators_of(fetched), "refs": refs}
             remembered[url] = dict(previous) if previous else {}
             queue.extend(r for r in refs if r not in done)
         return dict(sorted(remembered.items()))
@@ -659,11 +653,9 @@ class WebPageSource(Source):
                     # a cut or garbled page would read as an edit: fetch it again
                     return Verdict("retry", f"{where}: {problem}")
             return Verdict.ok()
-        retry_after = parse_retry_after(response.header("Retry-After"), response.date)
-        if status == 429:
-            return Verdict("rate-limited", f"rate limited (HTTP 429) at {where}", retry_after)
-        if status >= 500:
-            return Verdict("retry", f"HTTP {status} at {where}", retry_after)
+        overloaded = overload_verdict(response)
+        if overloaded is not None:
+            return overloaded
         # 401/403 from a public site is a server or firewall refusal, not a token problem
         return Verdict("error", f"HTTP {status} at {where}")
 
@@ -716,7 +708,7 @@ def _parse_stylesheet(response: ArchivedResponse) -> ParseResult:
     try:
         css = response.body().decode(declared_charset(response) or "utf-8")
     except (HPArchiveError, UnicodeDecodeError, LookupError) as exc:
-        return ParseResult.failed(f"stylesheet cannot be read: {_short(exc)}")
+        return ParseResult.failed(f"stylesheet cannot be read: {one_line(exc)}")
     url = normalize_url(response.url)
     origin = origin_of(url)
     refs = [absolute(url, ref) for ref in css_references(css)]
@@ -760,26 +752,6 @@ def _css_refs(fetched: Fetched) -> list[str]:
     return [item.url for item in fetched.parsed.items if item.kind == KIND_MEDIA and item.url]
 
 
-def _validators(fetched: Fetched) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    etag = fetched.response.header("ETag")
-    modified = fetched.response.header("Last-Modified")
-    if etag:
-        found["etag"] = etag
-    if modified:
-        found["last_modified"] = modified
-    return found
-
-
-def _conditional(previous: Mapping[str, Any]) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    if isinstance(previous.get("etag"), str):
-        headers["If-None-Match"] = previous["etag"]
-    if isinstance(previous.get("last_modified"), str):
-        headers["If-Modified-Since"] = previous["last_modified"]
-    return headers
-
-
 def _looks_like_page(url: str) -> bool:
     return not urlsplit(url).path.lower().endswith(_NOT_PAGES)
 
@@ -790,7 +762,3 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 def _strings(value: Any) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
-
-
-def _short(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:160]

@@ -21,11 +21,9 @@ post id and the timeline shows only the newest, so the newest id is a version, n
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -45,10 +43,28 @@ from hp_archive.sources.base import (
     ParseResult,
     Source,
     Verdict,
-    parse_retry_after,
     text_of,
 )
 from hp_archive.sources.http import strip_query
+from hp_archive.sources.support import (
+    ItemsBuilder,
+    as_dict,
+    as_list,
+    as_text,
+    as_time,
+    body_looks_json,
+    is_media,
+    json_body,
+    pick,
+    read_json_object,
+    redact_tokens,
+    reply_loop,
+    retry_after_seconds,
+    success_verdict,
+    type_name,
+    wait_until_reset,
+)
+from hp_archive.sources.walking import ListingItems, download_files, judge_page
 
 TWEET_FIELDS = (
     "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,public_metrics,"
@@ -100,10 +116,10 @@ class XSource(Source):
         if user_id is None:
             return
         posts, media = self._list_timeline(ctx, walker, base, user_id)
-        self._download_media(ctx, media)
+        download_files(ctx, media, "x media")
         for post in posts:
             if self._search_due(ctx, post):
-                self._download_media(ctx, self._list_conversation(ctx, walker, base, post))
+                download_files(ctx, self._list_conversation(ctx, walker, base, post), "x media")
 
     def _user_id(self, ctx: CaptureContext, walker: _Walker, base: str) -> str | None:
         handle = self.account.handle.lstrip("@")
@@ -150,7 +166,7 @@ class XSource(Source):
         listed_until = ctx.state.get("posts_listed_until")
         newest_id = ctx.state.get("newest_id")
         if listed_until is not None:
-            previous = _parse_time(listed_until)
+            previous = as_time(listed_until)
             if previous is None:
                 ctx.note_failure(
                     f"x:{user_id}/tweets",
@@ -222,29 +238,14 @@ class XSource(Source):
             )
         return collected.media
 
-    def _download_media(self, ctx: CaptureContext, media: Mapping[str, str]) -> None:
-        for media_key, url in media.items():
-            try:
-                ctx.download_media(url, media_key=media_key)
-            except (PlatformError, TransportError) as exc:
-                ctx.note_failure(f"x media {media_key}", str(exc))
-
     # -- classify -------------------------------------------------------------------------------
 
     def classify(self, response: ArchivedResponse) -> Verdict:
         status = response.status
         where = strip_query(response.url)
-        if 200 <= status < 300:
-            if _looks_json(response):
-                try:
-                    response.json()
-                except (ValueError, HPArchiveError) as exc:
-                    # A cut listing page has no next_token: the walk would end early and its
-                    # listing look complete, so fetch it again.
-                    return Verdict("retry", f"malformed JSON from the X API: {_short(exc)}")
-            return Verdict.ok()
-        if status == 304:
-            return Verdict.ok()
+        answered = success_verdict(response, _looks_json, "the X API")
+        if answered is not None:
+            return answered
         problem = _problem(response)
         kind = _problem_kind(problem)
         detail = _scrub(str(problem.get("detail") or problem.get("title") or f"HTTP {status}"))
@@ -259,7 +260,7 @@ class XSource(Source):
             return Verdict(
                 "rate-limited",
                 f"rate limited by X (HTTP 429, {_limit_text(response)})",
-                _reset_wait(response),
+                wait_until_reset(response, "x-rate-limit-reset"),
             )
         if status == 401:
             return Verdict(
@@ -278,7 +279,7 @@ class XSource(Source):
             return Verdict(
                 "retry",
                 f"X API HTTP {status} at {where}",
-                parse_retry_after(response.header("Retry-After"), response.date),
+                retry_after_seconds(response),
             )
         return Verdict("error", f"X API HTTP {status} at {where}: {detail}")
 
@@ -292,21 +293,13 @@ class XSource(Source):
 
     @classmethod
     def parse(cls, response: ArchivedResponse) -> ParseResult:
-        content_type = response.message.content_type
-        if content_type.startswith(("image/", "video/", "audio/")):
+        if is_media(response):
             return ParseResult()  # a media file: its item comes from the post that shows it
         if not 200 <= response.status < 300:
             return ParseResult()  # an error answer (problem JSON): classify reported it
-        try:
-            payload = response.json()
-        except UnicodeDecodeError as exc:
-            return ParseResult.failed(f"body is not valid UTF-8 (byte {exc.start})")
-        except json.JSONDecodeError as exc:
-            return ParseResult.failed(f"malformed JSON at line {exc.lineno} column {exc.colno}")
-        except (ValueError, HPArchiveError) as exc:
-            return ParseResult.failed(f"body cannot be read: {_short(exc)}")
-        if not isinstance(payload, dict):
-            return ParseResult.failed(f"unknown response shape: top level is {_kind(payload)}")
+        payload, failed = read_json_object(response)
+        if failed is not None:
+            return failed
         parts = urlsplit(response.url)
         segments = [unquote(s) for s in parts.path.split("/") if s]
         if "2" in segments:
@@ -383,11 +376,7 @@ class _Walker:
             pages += 1
             first = first or fetched
             on_page(fetched)
-            if fetched.parsed.unparsed:
-                listing.incomplete(
-                    f"page {pages}: {len(fetched.parsed.unparsed)} part(s) could not be parsed, "
-                    "so nothing missing from this listing is judged deleted"
-                )
+            judge_page(listing, fetched, pages)
             try:
                 body = fetched.json()
             except (ValueError, HPArchiveError):
@@ -407,19 +396,8 @@ class _Walker:
             page_params = {**params, cursor_param: following}
 
 
-@dataclass
-class _Collected:
+class _Collected(ListingItems):
     """Posts and media (key → URL) seen on the pages of one listing, in order."""
-
-    posts: dict[str, ParsedItem] = field(default_factory=dict)
-    media: dict[str, str] = field(default_factory=dict)
-
-    def add(self, fetched: Fetched) -> None:
-        for item in fetched.parsed.items:
-            if item.kind == KIND_POST:
-                self.posts.setdefault(item.native_id, item)
-            elif item.kind == KIND_MEDIA and item.media_url:
-                self.media.setdefault(item.native_id, item.media_url)
 
     def own_posts(self, user_id: str) -> list[ParsedItem]:
         """The account's own conversation roots (not reposts of others' posts)."""
@@ -445,67 +423,64 @@ def _newest_id(first: Fetched, previous: Any) -> str | None:
 # -- parsing ------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Builder:
+@dataclass(kw_only=True)
+class _Builder(ItemsBuilder):
     """Items and the reasons anything was skipped, for one response."""
 
     users: dict[str, dict[str, Any]]
     media: dict[str, dict[str, Any]]
     referenced: dict[str, dict[str, Any]]
-    items: list[ParsedItem] = field(default_factory=list)
-    unparsed: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, payload: dict[str, Any]) -> _Builder:
-        includes = _obj(payload.get("includes"))
+        includes = as_dict(payload.get("includes"))
         users = {
-            str(u["id"]): u for u in _list(includes.get("users")) if isinstance(u, dict) and _str(u.get("id"))
+            str(u["id"]): u
+            for u in as_list(includes.get("users"))
+            if isinstance(u, dict) and as_text(u.get("id"))
         }
         media = {
             str(m["media_key"]): m
-            for m in _list(includes.get("media"))
-            if isinstance(m, dict) and _str(m.get("media_key"))
+            for m in as_list(includes.get("media"))
+            if isinstance(m, dict) and as_text(m.get("media_key"))
         }
         # includes.tweets in the v2 API; the newer "Post" naming of the spec calls it posts
         referenced = {
             str(t["id"]): t
-            for t in _list(includes.get("tweets")) + _list(includes.get("posts"))
-            if isinstance(t, dict) and _str(t.get("id"))
+            for t in as_list(includes.get("tweets")) + as_list(includes.get("posts"))
+            if isinstance(t, dict) and as_text(t.get("id"))
         }
         return cls(users=users, media=media, referenced=referenced)
-
-    def result(self) -> ParseResult:
-        return ParseResult(items=tuple(self.items), unparsed=tuple(self.unparsed))
 
     def profile(self, payload: dict[str, Any]) -> None:
         user = payload.get("data")
         if user is None:
             return  # an unknown username: only partial errors; nothing to parse
-        if not isinstance(user, dict) or not _str(user.get("id")):
-            self.unparsed.append(f"profile data is {_kind(user)} without an id, not a user object")
+        if not isinstance(user, dict) or not as_text(user.get("id")):
+            self.unparsed.append(f"profile data is {type_name(user)} without an id, not a user object")
             return
         user_id = str(user["id"])
-        name = _str(user.get("name"))
-        username = _str(user.get("username"))
+        name = as_text(user.get("name"))
+        username = as_text(user.get("username"))
         self.items.append(
             ParsedItem(
                 native_id=user_id,
                 kind=KIND_PAGE,
-                text=text_of([name, _str(user.get("description"))]),
+                text=text_of([name, as_text(user.get("description"))]),
                 content={
                     "name": name,
                     "username": username,
-                    "description": _str(user.get("description")),
-                    "location": _str(user.get("location")),
-                    "url": _str(user.get("url")),
+                    "description": as_text(user.get("description")),
+                    "location": as_text(user.get("location")),
+                    "url": as_text(user.get("url")),
                     "protected": user.get("protected") if isinstance(user.get("protected"), bool) else None,
                 },
                 author_id=user_id,
                 author_name=name,
                 author_is_agency=True,
-                created_at=_parse_time(user.get("created_at")),
+                created_at=as_time(user.get("created_at")),
                 url=f"https://x.com/{username}" if username else None,
-                extra=_pick(user, ("verified", "pinned_tweet_id", "profile_image_url")),
+                extra=pick(user, ("verified", "pinned_tweet_id", "profile_image_url")),
             )
         )
 
@@ -514,7 +489,7 @@ class _Builder:
     ) -> None:
         data = payload.get("data")
         if data is None:
-            meta = _obj(payload.get("meta"))
+            meta = as_dict(payload.get("meta"))
             if meta.get("result_count") == 0 or "errors" in payload:
                 return  # an empty page (X omits data), or only partial errors
             self.unparsed.append("response has neither data nor meta.result_count")
@@ -524,27 +499,27 @@ class _Builder:
         for index, raw in enumerate(rows):
             where = f"data[{index}]"
             if not isinstance(raw, dict):
-                self.unparsed.append(f"{where}: unknown item type ({_kind(raw)}), not a post object")
+                self.unparsed.append(f"{where}: unknown item type ({type_name(raw)}), not a post object")
                 continue
-            tweet_id = _str(raw.get("id"))
+            tweet_id = as_text(raw.get("id"))
             if not tweet_id:
                 self.unparsed.append(f"{where}: post without an id; left out")
                 continue
             if not isinstance(raw.get("text"), str):
-                self.unparsed.append(f"post {tweet_id}: text is {_kind(raw.get('text'))}; left out")
+                self.unparsed.append(f"post {tweet_id}: text is {type_name(raw.get('text'))}; left out")
                 continue
             tweets.append((tweet_id, raw))
         stable = _stable_ids([raw for _, raw in tweets] + list(self.referenced.values()))
         parents = {stable.get(tid, tid): _parent_of(raw, stable) for tid, raw in tweets}
         for ref in self.referenced.values():
-            ref_id = _str(ref.get("id"))
+            ref_id = as_text(ref.get("id"))
             if ref_id:
                 parents.setdefault(stable.get(ref_id, ref_id), _parent_of(ref, stable))
         if agency_id is None and conversation is not None:
             agency_id = self._root_author(conversation, stable, [raw for _, raw in tweets])
         for tweet_id, raw in tweets:
             native_id = stable.get(tweet_id, tweet_id)
-            loop = _cycle(native_id, parents)
+            loop = reply_loop(native_id, parents)
             if loop:
                 self.unparsed.append(
                     f"post {native_id}: reply links form a cycle ({' → '.join(loop)}); left out"
@@ -556,12 +531,12 @@ class _Builder:
         self, conversation: str, stable: dict[str, str], rows: list[dict[str, Any]]
     ) -> str | None:
         for raw in [*rows, *self.referenced.values()]:
-            tweet_id = _str(raw.get("id"))
+            tweet_id = as_text(raw.get("id"))
             if tweet_id and stable.get(tweet_id, tweet_id) == conversation:
-                return _str(raw.get("author_id"))
+                return as_text(raw.get("author_id"))
         for raw in rows:  # a direct reply names the root's author
             if _parent_of(raw, stable) == conversation:
-                return _str(raw.get("in_reply_to_user_id"))
+                return as_text(raw.get("in_reply_to_user_id"))
         return None
 
     def tweet(
@@ -569,13 +544,11 @@ class _Builder:
     ) -> None:
         tweet_id = str(raw["id"])
         label = f"post {native_id}"
-        history = [
-            str(h) for h in _list(_first(raw, "edit_history_tweet_ids", "edit_history_post_ids")) if _str(h)
-        ]
-        conversation = _str(raw.get("conversation_id"))
+        history = _edit_history(raw)
+        conversation = as_text(raw.get("conversation_id"))
         refs = [
-            {"type": _str(r.get("type")), "id": _str(r.get("id"))}
-            for r in _list(_first(raw, "referenced_tweets", "referenced_posts"))
+            {"type": as_text(r.get("type")), "id": as_text(r.get("id"))}
+            for r in as_list(_first(raw, "referenced_tweets", "referenced_posts"))
             if isinstance(r, dict)
         ]
         repost_of = next((r["id"] for r in refs if r["type"] == "retweeted"), None)
@@ -584,16 +557,16 @@ class _Builder:
         else:
             root = conversation or parent
             kind = KIND_COMMENT if parent == root else KIND_REPLY
-        author_id = _str(raw.get("author_id"))
+        author_id = as_text(raw.get("author_id"))
         user = self.users.get(author_id or "", {})
-        username = _str(user.get("username"))
+        username = as_text(user.get("username"))
         version_time = self._time(raw, "created_at", label)
         edited = len(history) > 1
         created = _snowflake_time(native_id) if edited else version_time
-        note = _obj(raw.get("note_tweet"))
-        full_text = _str(note.get("text")) or str(raw["text"])
-        entities = _obj(note.get("entities")) if note.get("entities") else _obj(raw.get("entities"))
-        keys = [str(k) for k in _list(_obj(raw.get("attachments")).get("media_keys")) if _str(k)]
+        note = as_dict(raw.get("note_tweet"))
+        full_text = as_text(note.get("text")) or str(raw["text"])
+        entities = as_dict(note.get("entities")) if note.get("entities") else as_dict(raw.get("entities"))
+        keys = [str(k) for k in as_list(as_dict(raw.get("attachments")).get("media_keys")) if as_text(k)]
         self.items.append(
             ParsedItem(
                 native_id=native_id,
@@ -603,30 +576,32 @@ class _Builder:
                     "id": tweet_id,
                     "edit_history_tweet_ids": history or [tweet_id],
                     "text": str(raw["text"]),
-                    "note_tweet": _str(note.get("text")),
+                    "note_tweet": as_text(note.get("text")),
                     "urls": _urls(entities),
                     "mentions": [
-                        _str(m.get("username"))
-                        for m in _list(entities.get("mentions"))
+                        as_text(m.get("username"))
+                        for m in as_list(entities.get("mentions"))
                         if isinstance(m, dict)
                     ],
                     "hashtags": [
-                        _str(h.get("tag")) for h in _list(entities.get("hashtags")) if isinstance(h, dict)
+                        as_text(h.get("tag"))
+                        for h in as_list(entities.get("hashtags"))
+                        if isinstance(h, dict)
                     ],
                     "media_keys": keys,
                     "referenced_tweets": refs,
-                    "in_reply_to_user_id": _str(raw.get("in_reply_to_user_id")),
+                    "in_reply_to_user_id": as_text(raw.get("in_reply_to_user_id")),
                     "conversation_id": conversation,
                 },
                 parent_native_id=parent,
                 root_native_id=root,
                 author_id=author_id,
-                author_name=_str(user.get("name")),
+                author_name=as_text(user.get("name")),
                 author_is_agency=author_id is not None and author_id == agency_id,
                 created_at=created,
                 edited_at=version_time if edited else None,
                 url=f"https://x.com/{username or 'i/web'}/status/{tweet_id}",
-                extra=_pick(raw, ("public_metrics", "edit_controls", "reply_settings", "lang"))
+                extra=pick(raw, ("public_metrics", "edit_controls", "reply_settings", "lang"))
                 | ({"username": username} if username else {})
                 | ({"repost_of": repost_of} if repost_of else {}),
             )
@@ -637,7 +612,7 @@ class _Builder:
                 parent=native_id,
                 root=root or native_id,
                 author_id=author_id,
-                author_name=_str(user.get("name")),
+                author_name=as_text(user.get("name")),
                 agency=author_id is not None and author_id == agency_id,
                 created=created,
             )
@@ -656,22 +631,22 @@ class _Builder:
         raw = self.media.get(key)
         if raw is None:
             return  # not expanded (deleted media, or the expansion was not asked for)
-        media_type = _str(raw.get("type"))
+        media_type = as_text(raw.get("type"))
         if media_type not in MEDIA_TYPES:
             self.unparsed.append(f"media {key}: unknown media type {media_type!r}; left out")
             return
-        url = _str(raw.get("url")) or _str(raw.get("preview_image_url"))
+        url = as_text(raw.get("url")) or as_text(raw.get("preview_image_url"))
         self.items.append(
             ParsedItem(
                 native_id=key,
                 kind=KIND_MEDIA,
-                text=_str(raw.get("alt_text")) or "",
+                text=as_text(raw.get("alt_text")) or "",
                 content={
                     "media_key": key,
                     "type": media_type,
-                    "url": _str(raw.get("url")),
-                    "preview_image_url": _str(raw.get("preview_image_url")),
-                    "alt_text": _str(raw.get("alt_text")),
+                    "url": as_text(raw.get("url")),
+                    "preview_image_url": as_text(raw.get("preview_image_url")),
+                    "alt_text": as_text(raw.get("alt_text")),
                 },
                 parent_native_id=parent,
                 root_native_id=root,
@@ -681,28 +656,17 @@ class _Builder:
                 created_at=created,
                 url=url,
                 media_url=url,
-                extra=_pick(raw, ("width", "height", "duration_ms")),
+                extra=pick(raw, ("width", "height", "duration_ms")),
             )
         )
-
-    def _time(self, raw: dict[str, Any], key: str, label: str) -> datetime | None:
-        value = raw.get(key)
-        if value is None:
-            return None
-        parsed = _parse_time(value)
-        if parsed is None:
-            self.unparsed.append(f"{label}: {key} {str(value)[:40]!r} is not a time; left out")
-        return parsed
 
 
 def _stable_ids(tweets: Iterable[dict[str, Any]]) -> dict[str, str]:
     """Every version id → the first id of its edit history (the post's identity)."""
     stable: dict[str, str] = {}
     for raw in tweets:
-        history = [
-            str(h) for h in _list(_first(raw, "edit_history_tweet_ids", "edit_history_post_ids")) if _str(h)
-        ]
-        tweet_id = _str(raw.get("id"))
+        history = _edit_history(raw)
+        tweet_id = as_text(raw.get("id"))
         if history:
             for version in history:
                 stable.setdefault(version, history[0])
@@ -711,26 +675,18 @@ def _stable_ids(tweets: Iterable[dict[str, Any]]) -> dict[str, str]:
     return stable
 
 
+def _edit_history(raw: Mapping[str, Any]) -> list[str]:
+    """A post's version ids, oldest first (``edit_history_post_ids`` in the newer naming)."""
+    history = as_list(_first(raw, "edit_history_tweet_ids", "edit_history_post_ids"))
+    return [str(h) for h in history if as_text(h)]
+
+
 def _parent_of(raw: dict[str, Any], stable: Mapping[str, str]) -> str | None:
-    for ref in _list(_first(raw, "referenced_tweets", "referenced_posts")):
-        if isinstance(ref, dict) and ref.get("type") == "replied_to" and _str(ref.get("id")):
+    for ref in as_list(_first(raw, "referenced_tweets", "referenced_posts")):
+        if isinstance(ref, dict) and ref.get("type") == "replied_to" and as_text(ref.get("id")):
             parent = str(ref["id"])
             return stable.get(parent, parent)
     return None
-
-
-def _cycle(start: str, parents: Mapping[str, str | None]) -> list[str]:
-    """The loop of reply links through ``start``, if following parents comes back to it."""
-    path = [start]
-    current = parents.get(start)
-    while current is not None and len(path) <= len(parents):
-        if current == start:
-            return [*path, start]
-        if current in path:
-            return []  # a loop further up: reported for the posts on it, not this one
-        path.append(current)
-        current = parents.get(current)
-    return []
 
 
 def _conversation_of(query: str | None) -> str | None:
@@ -741,9 +697,9 @@ def _conversation_of(query: str | None) -> str | None:
 def _urls(entities: dict[str, Any]) -> list[str]:
     """Linked URLs (expanded, without t.co wrapping); media links are the media items."""
     out = []
-    for url in _list(entities.get("urls")):
+    for url in as_list(entities.get("urls")):
         if isinstance(url, dict) and not url.get("media_key"):
-            expanded = _str(url.get("expanded_url")) or _str(url.get("url"))
+            expanded = as_text(url.get("expanded_url")) or as_text(url.get("url"))
             if expanded:
                 out.append(expanded)
     return out
@@ -761,12 +717,7 @@ def _snowflake_time(post_id: str) -> datetime | None:
 
 def _problem(response: ArchivedResponse) -> dict[str, Any]:
     """The RFC 7807 problem object of an error answer (or v1.1-style errors), else {}."""
-    if not _looks_json(response):
-        return {}
-    try:
-        payload = response.json()
-    except (ValueError, HPArchiveError):
-        return {}
+    payload = json_body(response) if _looks_json(response) else None
     if not isinstance(payload, dict):
         return {}
     if "title" in payload or "type" in payload:
@@ -786,14 +737,6 @@ def _problem_kind(problem: Mapping[str, Any]) -> str:
     return kind.rstrip("/").rsplit("/", 1)[-1]
 
 
-def _reset_wait(response: ArchivedResponse) -> float | None:
-    """Seconds until ``x-rate-limit-reset`` (epoch seconds), else a Retry-After if any."""
-    reset = response.header("x-rate-limit-reset")
-    if reset and reset.strip().isdigit():
-        return float(max(0, math.ceil(int(reset.strip()) - response.date.timestamp())))
-    return parse_retry_after(response.header("Retry-After"), response.date)
-
-
 def _limit_text(response: ArchivedResponse) -> str:
     limit = response.header("x-rate-limit-limit")
     reset = response.header("x-rate-limit-reset")
@@ -807,19 +750,12 @@ def _limit_text(response: ArchivedResponse) -> str:
 
 def _looks_json(response: ArchivedResponse) -> bool:
     content_type = response.message.content_type
-    if content_type in ("application/json", "application/problem+json"):
-        return True
-    if content_type.startswith(("image/", "video/", "audio/", "text/html")):
-        return False
-    try:
-        return response.body().lstrip()[:1] in (b"{", b"[")
-    except HPArchiveError:
-        return False
+    return content_type in ("application/json", "application/problem+json") or body_looks_json(response)
 
 
 def _scrub(text: str) -> str:
     """Remove anything bearer-token-like before a message reaches logs or reports."""
-    return _TOKEN_LIKE.sub("[token]", " ".join(text.split()))[:300]
+    return redact_tokens(text, _TOKEN_LIKE)[:300]
 
 
 # -- small helpers ------------------------------------------------------------------------------
@@ -830,46 +766,5 @@ def _x_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _parse_time(value: Any) -> datetime | None:
-    """An ISO-8601 time (``2019-12-31T19:26:16.000Z``) in UTC, or None."""
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
 def _first(raw: Mapping[str, Any], *keys: str) -> Any:
     return next((raw[k] for k in keys if k in raw), None)
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, list) else []
-
-
-def _pick(raw: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
-    return {key: raw[key] for key in keys if key in raw}
-
-
-def _str(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
-def _kind(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
-
-
-def _short(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:160]

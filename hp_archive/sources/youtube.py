@@ -24,9 +24,8 @@ back into items from the stored bytes.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -44,15 +43,31 @@ from hp_archive.sources.base import (
     ArchivedResponse,
     CaptureContext,
     Fetched,
-    Listing,
     ParsedItem,
     ParseResult,
     Source,
     Verdict,
-    parse_retry_after,
     text_of,
 )
 from hp_archive.sources.http import strip_query
+from hp_archive.sources.support import (
+    ItemsBuilder,
+    as_dict,
+    as_list,
+    as_str,
+    body_looks_json,
+    drop_reply_cycles,
+    is_media,
+    json_body,
+    overload_verdict,
+    parse_time,
+    pick,
+    read_json_object,
+    retry_after_seconds,
+    success_verdict,
+    type_name,
+)
+from hp_archive.sources.walking import ListingItems, PageWalk, download_files, listing_start
 
 CHANNEL_PARTS = "snippet,contentDetails"
 PLAYLIST_PARTS = "contentDetails,status"
@@ -113,7 +128,7 @@ class YouTubeSource(Source):
             return
         channel_id, uploads = channel
         videos, thumbnails = self._list_uploads(ctx, base, channel_id, uploads, headers)
-        self._download(ctx, thumbnails)
+        download_files(ctx, thumbnails, "youtube thumbnail")
         for video_id in videos:
             self._list_comments(ctx, base, video_id, headers)
 
@@ -133,12 +148,14 @@ class YouTubeSource(Source):
             ctx.note_failure(where, f"channel not read, so its uploads cannot be listed: {exc}")
             return None
         try:
-            items = _list(_obj(fetched.json()).get("items"))
+            items = as_list(as_dict(fetched.json()).get("items"))
         except (ValueError, HPArchiveError):
             items = []
-        channel = _obj(items[0]) if items else {}
-        channel_id = _str(channel.get("id"))
-        uploads = _str(_obj(_obj(channel.get("contentDetails")).get("relatedPlaylists")).get("uploads"))
+        channel = as_dict(items[0]) if items else {}
+        channel_id = as_str(channel.get("id"))
+        uploads = as_str(
+            as_dict(as_dict(channel.get("contentDetails")).get("relatedPlaylists")).get("uploads")
+        )
         if not channel_id or not uploads:
             ctx.note_failure(
                 where,
@@ -151,21 +168,13 @@ class YouTubeSource(Source):
     def _list_uploads(
         self, ctx: CaptureContext, base: str, channel_id: str, uploads: str, headers: Mapping[str, str]
     ) -> tuple[list[str], dict[str, str]]:
-        since = None
-        listed_until = ctx.state.get("uploads_listed_until")
-        if listed_until is not None:
-            previous = _parse_time(listed_until)
-            if previous is None:
-                ctx.note_failure(
-                    f"youtube:{channel_id}/uploads",
-                    f"saved uploads_listed_until {listed_until!r} is not an ISO time; listing every video",
-                )
-            else:
-                since = min(previous, ctx.as_of) - ctx.lookback
+        since = listing_start(
+            ctx, "uploads_listed_until", where=f"youtube:{channel_id}/uploads", fallback="listing every video"
+        )
         collected = _Collected()
         scope = f"youtube:{channel_id}/uploads"
         with ctx.listing(scope, kind=KIND_POST, since=since, until=ctx.as_of) as listing:
-            walk = _Walk(self, ctx, listing, headers, KIND_POST, collected.add)
+            walk = _Walk(ctx, listing, headers, KIND_POST, collected.add, max_pages=self.max_pages)
             params = {"part": PLAYLIST_PARTS, "playlistId": uploads, "maxResults": PLAYLIST_PAGE}
             walked = walk.run(f"{base}/playlistItems", params)
             wanted = [
@@ -180,7 +189,7 @@ class YouTubeSource(Source):
                 walked = walk.run(f"{base}/videos", params) and walked
             if walked and not walk.marked_incomplete:
                 ctx.set_state("uploads_listed_until", ctx.as_of.isoformat())
-        return list(collected.videos), collected.media
+        return list(collected.posts), collected.media
 
     def _list_comments(
         self, ctx: CaptureContext, base: str, video_id: str, headers: Mapping[str, str]
@@ -189,7 +198,7 @@ class YouTubeSource(Source):
         collected = _Collected()
         scope = f"youtube:{video_id}/comments"
         with ctx.listing(scope, kind=KIND_COMMENT, until=ctx.as_of) as listing:
-            walk = _Walk(self, ctx, listing, headers, KIND_COMMENT, collected.add)
+            walk = _Walk(ctx, listing, headers, KIND_COMMENT, collected.add, max_pages=self.max_pages)
             for status in statuses:
                 params: dict[str, Any] = {
                     "part": THREAD_PARTS,
@@ -215,13 +224,6 @@ class YouTubeSource(Source):
                 }
                 walk.run(f"{base}/comments", params)
 
-    def _download(self, ctx: CaptureContext, media: Mapping[str, str]) -> None:
-        for media_key, src in media.items():
-            try:
-                ctx.download_media(src, media_key=media_key)
-            except (PlatformError, TransportError) as exc:
-                ctx.note_failure(f"youtube thumbnail {media_key}", str(exc))
-
     # -- classify -------------------------------------------------------------------------------
 
     def classify(self, response: ArchivedResponse) -> Verdict:
@@ -229,9 +231,9 @@ class YouTubeSource(Source):
         error = _api_error(response)
         if error is None:
             return self._classify_plain(response)
-        reasons = [_str(e.get("reason")) or "" for e in _list(error.get("errors")) if isinstance(e, dict)]
-        status_word = _str(error.get("status")) or ""
-        message = _plain(_str(error.get("message")) or "no message")
+        reasons = [as_str(e.get("reason")) or "" for e in as_list(error.get("errors")) if isinstance(e, dict)]
+        status_word = as_str(error.get("status")) or ""
+        message = _plain(as_str(error.get("message")) or "no message")
         label = (
             f"YouTube API error {status} ({', '.join(r for r in reasons if r) or status_word or 'no reason'})"
         )
@@ -246,7 +248,7 @@ class YouTubeSource(Source):
                 wait,
             )
         if RATE_REASONS & set(reasons) or status == 429:
-            retry_after = parse_retry_after(response.header("Retry-After"), response.date)
+            retry_after = retry_after_seconds(response)
             return Verdict("rate-limited", f"rate limited by YouTube, {label}: {message}", retry_after)
         if COMMENTS_DISABLED in reasons:
             return Verdict.ok()  # an answer about the video, read by the capture; nothing failed
@@ -258,31 +260,18 @@ class YouTubeSource(Source):
                 "token variable",
             )
         if status >= 500 or TRANSIENT_REASONS & set(reasons):
-            retry_after = parse_retry_after(response.header("Retry-After"), response.date)
-            return Verdict("retry", f"transient {label}: {message}", retry_after)
+            return Verdict("retry", f"transient {label}: {message}", retry_after_seconds(response))
         return Verdict("error", f"{label} at {strip_query(response.url)}: {message}")
 
     def _classify_plain(self, response: ArchivedResponse) -> Verdict:
         """A response without an API error object (a success, or the thumbnail host)."""
         status = response.status
-        if 200 <= status < 300:
-            if _looks_json(response):
-                try:
-                    response.json()
-                except (ValueError, HPArchiveError) as exc:
-                    # A garbled page would end a walk early and make a complete-looking listing
-                    # report live items as deleted: fetch it again.
-                    return Verdict("retry", f"malformed JSON from the YouTube API: {_short(exc)}")
-            return Verdict.ok()
-        if status == 304:
-            return Verdict.ok()
-        retry_after = parse_retry_after(response.header("Retry-After"), response.date)
-        if status == 429:
-            return Verdict(
-                "rate-limited", f"rate limited (HTTP 429) at {strip_query(response.url)}", retry_after
-            )
-        if status >= 500:
-            return Verdict("retry", f"HTTP {status} at {strip_query(response.url)}", retry_after)
+        answered = success_verdict(response, _looks_json, "the YouTube API")
+        if answered is not None:
+            return answered
+        overloaded = overload_verdict(response)
+        if overloaded is not None:
+            return overloaded
         if status == 401:
             return Verdict(
                 "auth", f"HTTP 401 for {strip_query(response.url)}: refresh the OAuth access token"
@@ -293,21 +282,13 @@ class YouTubeSource(Source):
 
     @classmethod
     def parse(cls, response: ArchivedResponse) -> ParseResult:
-        content_type = response.message.content_type
-        if content_type.startswith(("image/", "video/", "audio/")):
+        if is_media(response):
             return ParseResult()  # a thumbnail: its item comes from the video that shows it
         if not 200 <= response.status < 300 and not _looks_json(response):
             return ParseResult()
-        try:
-            payload = response.json()
-        except UnicodeDecodeError as exc:
-            return ParseResult.failed(f"body is not valid UTF-8 (byte {exc.start})")
-        except json.JSONDecodeError as exc:
-            return ParseResult.failed(f"malformed JSON at line {exc.lineno} column {exc.colno}")
-        except (ValueError, HPArchiveError) as exc:
-            return ParseResult.failed(f"body cannot be read: {_short(exc)}")
-        if not isinstance(payload, dict):
-            return ParseResult.failed(f"unknown response shape: top level is {_kind(payload)}")
+        payload, failed = read_json_object(response)
+        if failed is not None:
+            return failed
         if isinstance(payload.get("error"), dict):
             return ParseResult()  # an API error object: classify reported it; no items
         resource = urlsplit(response.url).path.rstrip("/").rsplit("/", 1)[-1]
@@ -339,51 +320,17 @@ class YouTubeSource(Source):
 # -- capture helpers ----------------------------------------------------------------------------
 
 
-class _Walk:
-    """Follows ``nextPageToken`` from a first request, attributing every page to one listing.
-
-    A page that could not be read completely marks the listing incomplete (an item left out of
-    it must not be judged deleted), and the walk goes on so the rest is still archived.
-    """
-
-    def __init__(
-        self,
-        source: YouTubeSource,
-        ctx: CaptureContext,
-        listing: Listing,
-        headers: Mapping[str, str],
-        kind: str,
-        on_page: Callable[[Fetched], None],
-    ) -> None:
-        self.source = source
-        self.ctx = ctx
-        self.listing = listing
-        self.headers = headers
-        self.kind = kind
-        self.on_page = on_page
-        self.pages = 0
-        self.marked_incomplete = False
-
-    def incomplete(self, reason: str) -> None:
-        self.marked_incomplete = True
-        self.listing.incomplete(reason)
+class _Walk(PageWalk):
+    """Follows ``nextPageToken`` from a first request, attributing every page to one listing."""
 
     def run(self, url: str, params: Mapping[str, Any]) -> bool:
         """Fetch ``url`` and every page after it; False if the walk stopped early."""
         tokens: set[str] = set()
         token: str | None = None
         while True:
-            if self.pages >= self.source.max_pages:
-                self.incomplete(f"stopped after {self.source.max_pages} pages (page cap)")
+            fetched = self.fetch_page(url, {**params, "pageToken": token} if token else dict(params))
+            if fetched is None:
                 return False
-            page_params = {**params, "pageToken": token} if token else dict(params)
-            fetched = self.ctx.fetch(
-                url, params=page_params, headers=self.headers, kind=self.kind, listing=self.listing
-            )
-            self.pages += 1
-            if fetched.parsed.unparsed:
-                self.incomplete(f"page {self.pages} not fully parsed: {fetched.parsed.unparsed[0]}")
-            self.on_page(fetched)
             try:
                 body = fetched.json()
             except (ValueError, HPArchiveError):
@@ -403,42 +350,36 @@ class _Walk:
 
 
 @dataclass
-class _Collected:
-    """What the pages of one listing named: playlist videos, videos, downloads, long threads."""
+class _Collected(ListingItems):
+    """What the pages of one listing named: videos (posts), downloads, playlist entries, long threads."""
 
     playlist: dict[str, datetime | None] = field(default_factory=dict)  # video id -> published
-    videos: dict[str, None] = field(default_factory=dict)
-    media: dict[str, str] = field(default_factory=dict)
     partial_threads: dict[str, None] = field(default_factory=dict)
     comments_disabled: bool = False
 
     def add(self, fetched: Fetched) -> None:
-        for item in fetched.parsed.items:
-            if item.kind == KIND_POST:
-                self.videos.setdefault(item.native_id, None)
-            elif item.kind == KIND_MEDIA and item.media_url:
-                self.media.setdefault(item.native_id, item.media_url)
+        super().add(fetched)
         try:
-            body = _obj(fetched.json())
+            body = as_dict(fetched.json())
         except (ValueError, HPArchiveError):
             return
-        error = _obj(body.get("error"))
-        if any(_obj(e).get("reason") == COMMENTS_DISABLED for e in _list(error.get("errors"))):
+        error = as_dict(body.get("error"))
+        if any(as_dict(e).get("reason") == COMMENTS_DISABLED for e in as_list(error.get("errors"))):
             self.comments_disabled = True
-        for entry in _list(body.get("items")):
-            raw = _obj(entry)
+        for entry in as_list(body.get("items")):
+            raw = as_dict(entry)
             if raw.get("kind") == "youtube#playlistItem":
-                details = _obj(raw.get("contentDetails"))
-                video_id = _str(details.get("videoId")) or _str(
-                    _obj(_obj(raw.get("snippet")).get("resourceId")).get("videoId")
+                details = as_dict(raw.get("contentDetails"))
+                video_id = as_str(details.get("videoId")) or as_str(
+                    as_dict(as_dict(raw.get("snippet")).get("resourceId")).get("videoId")
                 )
                 if video_id:
-                    self.playlist.setdefault(video_id, _parse_time(details.get("videoPublishedAt")))
+                    self.playlist.setdefault(video_id, parse_time(details.get("videoPublishedAt")))
             elif raw.get("kind") == "youtube#commentThread":
-                snippet = _obj(raw.get("snippet"))
-                inline = _list(_obj(raw.get("replies")).get("comments"))
+                snippet = as_dict(raw.get("snippet"))
+                inline = as_list(as_dict(raw.get("replies")).get("comments"))
                 total = snippet.get("totalReplyCount")
-                thread_id = _str(raw.get("id"))
+                thread_id = as_str(raw.get("id"))
                 if thread_id and isinstance(total, int) and total > len(inline):
                     self.partial_threads.setdefault(thread_id, None)
 
@@ -446,25 +387,21 @@ class _Collected:
 # -- parsing helpers ----------------------------------------------------------------------------
 
 
-@dataclass
-class _Builder:
+class _Builder(ItemsBuilder):
     """Accumulates items and the reasons anything was left out, for one response."""
 
-    items: list[ParsedItem] = field(default_factory=list)
-    unparsed: list[str] = field(default_factory=list)
-
     def result(self) -> ParseResult:
-        items = _break_cycles(self.items, self.unparsed)
+        items = drop_reply_cycles(self.items, self.unparsed)
         return ParseResult(items=tuple(items), unparsed=tuple(self.unparsed))
 
     def _resource(self, raw: Any, where: str, kind: str, *, needs_id: bool = True) -> dict[str, Any] | None:
         if not isinstance(raw, dict):
-            self.unparsed.append(f"{where}: unknown item type ({_kind(raw)}), not a resource")
+            self.unparsed.append(f"{where}: unknown item type ({type_name(raw)}), not a resource")
             return None
         if raw.get("kind") not in (kind, None):
             self.unparsed.append(f"{where}: unknown item type {raw.get('kind')!r}, expected {kind}")
             return None
-        if not _str(raw.get("id")):
+        if not as_str(raw.get("id")):
             self.unparsed.append(f"{where}: {kind} without an id")
             if needs_id:
                 return None
@@ -475,17 +412,17 @@ class _Builder:
         if resource is None:
             return
         channel_id = str(resource["id"])
-        snippet = _obj(resource.get("snippet"))
-        title = _str(snippet.get("title"))
-        custom = _str(snippet.get("customUrl"))
+        snippet = as_dict(resource.get("snippet"))
+        title = as_str(snippet.get("title"))
+        custom = as_str(snippet.get("customUrl"))
         self.items.append(
             ParsedItem(
                 native_id=channel_id,
                 kind=KIND_PAGE,
-                text=text_of([title, _str(snippet.get("description"))]),
+                text=text_of([title, as_str(snippet.get("description"))]),
                 content={
                     "title": title,
-                    "description": _str(snippet.get("description")),
+                    "description": as_str(snippet.get("description")),
                     "custom_url": custom,
                 },
                 author_id=channel_id,
@@ -495,21 +432,21 @@ class _Builder:
                 url=f"https://www.youtube.com/{custom}"
                 if custom
                 else f"https://www.youtube.com/channel/{channel_id}",
-                extra=_pick(_obj(resource.get("contentDetails")), ("relatedPlaylists",)),
+                extra=pick(as_dict(resource.get("contentDetails")), ("relatedPlaylists",)),
             )
         )
 
     def playlist_item(self, raw: Any, where: str) -> None:
         """Playlist entries only point at videos; the items come from ``videos.list``."""
         if not isinstance(raw, dict) or raw.get("kind") not in ("youtube#playlistItem", None):
-            found = raw.get("kind") if isinstance(raw, dict) else _kind(raw)
+            found = raw.get("kind") if isinstance(raw, dict) else type_name(raw)
             self.unparsed.append(f"{where}: unknown item type {found!r}, not a playlist item")
             return
-        details = _obj(raw.get("contentDetails"))
-        resource = _obj(_obj(raw.get("snippet")).get("resourceId"))
+        details = as_dict(raw.get("contentDetails"))
+        resource = as_dict(as_dict(raw.get("snippet")).get("resourceId"))
         if resource and resource.get("kind") not in ("youtube#video", None):
             self.unparsed.append(f"{where}: playlist entry of unknown type {resource.get('kind')!r}")
-        elif not (_str(details.get("videoId")) or _str(resource.get("videoId"))):
+        elif not (as_str(details.get("videoId")) or as_str(resource.get("videoId"))):
             self.unparsed.append(f"{where}: playlist entry without a videoId")
 
     def video(self, raw: Any, where: str) -> None:
@@ -518,15 +455,15 @@ class _Builder:
             return
         video_id = str(resource["id"])
         label = f"video {video_id}"
-        snippet = _obj(resource.get("snippet"))
-        status = _obj(resource.get("status"))
+        snippet = as_dict(resource.get("snippet"))
+        status = as_dict(resource.get("status"))
         title = self._text(snippet, "title", label)
         description = self._text(snippet, "description", label)
-        channel_id = _str(snippet.get("channelId"))
-        channel_title = _str(snippet.get("channelTitle"))
+        channel_id = as_str(snippet.get("channelId"))
+        channel_title = as_str(snippet.get("channelTitle"))
         created = self._time(snippet, "publishedAt", label)
-        privacy = _str(status.get("privacyStatus"))
-        tags = [t for t in _list(snippet.get("tags")) if isinstance(t, str)]
+        privacy = as_str(status.get("privacyStatus"))
+        tags = [t for t in as_list(snippet.get("tags")) if isinstance(t, str)]
         self.items.append(
             ParsedItem(
                 native_id=video_id,
@@ -541,17 +478,17 @@ class _Builder:
                 hidden=None if privacy is None else privacy == "private",
                 url=f"https://www.youtube.com/watch?v={video_id}",
                 extra={
-                    "statistics": _obj(resource.get("statistics")),
+                    "statistics": as_dict(resource.get("statistics")),
                     "status": status,
-                    **_pick(snippet, ("categoryId", "liveBroadcastContent", "defaultLanguage")),
+                    **pick(snippet, ("categoryId", "liveBroadcastContent", "defaultLanguage")),
                 },
             )
         )
-        thumbnails = _obj(snippet.get("thumbnails"))
-        size = next((s for s in THUMBNAIL_SIZES if _str(_obj(thumbnails.get(s)).get("url"))), None)
+        thumbnails = as_dict(snippet.get("thumbnails"))
+        size = next((s for s in THUMBNAIL_SIZES if as_str(as_dict(thumbnails.get(s)).get("url"))), None)
         if size is None:
             return
-        chosen = _obj(thumbnails[size])
+        chosen = as_dict(thumbnails[size])
         self.items.append(
             ParsedItem(
                 native_id=thumbnail_key(video_id),
@@ -565,8 +502,8 @@ class _Builder:
                 author_is_agency=True,
                 created_at=created,
                 url=f"https://www.youtube.com/watch?v={video_id}",
-                media_url=_str(chosen.get("url")),
-                extra={"size": size, **_pick(chosen, ("width", "height"))},
+                media_url=as_str(chosen.get("url")),
+                extra={"size": size, **pick(chosen, ("width", "height"))},
             )
         )
 
@@ -575,16 +512,16 @@ class _Builder:
         resource = self._resource(raw, where, "youtube#commentThread", needs_id=False)
         if resource is None:
             return
-        snippet = _obj(resource.get("snippet"))
-        video_id = _str(snippet.get("videoId"))
-        channel_id = _str(snippet.get("channelId"))
+        snippet = as_dict(resource.get("snippet"))
+        video_id = as_str(snippet.get("videoId"))
+        channel_id = as_str(snippet.get("channelId"))
         top = snippet.get("topLevelComment")
-        extra = _pick(snippet, ("totalReplyCount", "canReply", "isPublic"))
+        extra = pick(snippet, ("totalReplyCount", "canReply", "isPublic"))
         self.comment(
             top, f"{where} topLevelComment", parent=video_id, root=video_id, channel=channel_id, extra=extra
         )
-        top_id = _str(_obj(top).get("id"))
-        for index, reply in enumerate(_list(_obj(resource.get("replies")).get("comments"))):
+        top_id = as_str(as_dict(top).get("id"))
+        for index, reply in enumerate(as_list(as_dict(resource.get("replies")).get("comments"))):
             self.comment(reply, f"{where} replies[{index}]", parent=top_id, root=video_id, channel=channel_id)
 
     def comment(
@@ -602,13 +539,13 @@ class _Builder:
             return
         comment_id = str(resource["id"])
         label = f"comment {comment_id}"
-        snippet = _obj(resource.get("snippet"))
-        declared = _str(snippet.get("parentId"))
+        snippet = as_dict(resource.get("snippet"))
+        declared = as_str(snippet.get("parentId"))
         parent = declared or parent
         if parent is None and "." in comment_id:
             parent = comment_id.split(".", 1)[0]  # reply ids are "{parent id}.{reply}" [rec]
-        channel = _str(snippet.get("channelId")) or channel
-        author_channel = _str(_obj(snippet.get("authorChannelId")).get("value"))
+        channel = as_str(snippet.get("channelId")) or channel
+        author_channel = as_str(as_dict(snippet.get("authorChannelId")).get("value"))
         # textDisplay is what viewers see (plain text when asked for); textOriginal is returned
         # only where the API guarantees it (the author's own comments) [notes §3]
         text = self._text(snippet, "textDisplay", label)
@@ -616,7 +553,7 @@ class _Builder:
             text = self._text(snippet, "textOriginal", label)
         published = self._time(snippet, "publishedAt", label)
         updated = self._time(snippet, "updatedAt", label)
-        moderation = _str(snippet.get("moderationStatus"))
+        moderation = as_str(snippet.get("moderationStatus"))
         self.items.append(
             ParsedItem(
                 native_id=comment_id,
@@ -626,7 +563,7 @@ class _Builder:
                 parent_native_id=parent,
                 root_native_id=root,
                 author_id=author_channel,
-                author_name=_str(snippet.get("authorDisplayName")),
+                author_name=as_str(snippet.get("authorDisplayName")),
                 author_is_agency=author_channel is not None and author_channel == channel,
                 created_at=published,
                 edited_at=updated
@@ -635,29 +572,13 @@ class _Builder:
                 hidden=None if moderation is None else moderation != "published",
                 url=f"https://www.youtube.com/watch?v={root}&lc={comment_id}" if root else None,
                 extra={
-                    **_pick(
+                    **pick(
                         snippet, ("likeCount", "moderationStatus", "viewerRating", "canRate", "updatedAt")
                     ),
                     **(extra or {}),
                 },
             )
         )
-
-    def _text(self, raw: dict[str, Any], key: str, label: str) -> str | None:
-        value = raw.get(key)
-        if value is None or isinstance(value, str):
-            return value
-        self.unparsed.append(f"{label}: {key} is {_kind(value)}, not text; left out")
-        return None
-
-    def _time(self, raw: dict[str, Any], key: str, label: str) -> datetime | None:
-        value = raw.get(key)
-        if value is None:
-            return None
-        parsed = _parse_time(value)
-        if parsed is None:
-            self.unparsed.append(f"{label}: {key} {str(value)[:40]!r} is not a time; left out")
-        return parsed
 
 
 def thumbnail_key(video_id: str) -> str:
@@ -667,24 +588,6 @@ def thumbnail_key(video_id: str) -> str:
     fetched again (NOT FOUND: any signal in the API that it changed) [notes §2].
     """
     return f"{video_id}:thumbnail"
-
-
-def _break_cycles(items: list[ParsedItem], unparsed: list[str]) -> list[ParsedItem]:
-    """Drop comments whose parent links, followed within this response, come back to them."""
-    parent_of = {i.native_id: i.parent_native_id for i in items if i.kind in (KIND_COMMENT, KIND_REPLY)}
-    cyclic: set[str] = set()
-    for start in parent_of:
-        chain = [start]
-        current = parent_of.get(start)
-        while current is not None and current in parent_of and current not in chain:
-            chain.append(current)
-            current = parent_of.get(current)
-        if current is not None and current in chain:
-            loop = chain[chain.index(current) :]
-            if not cyclic.intersection(loop):
-                unparsed.append("reply links form a cycle: " + " -> ".join([*loop, current]))
-            cyclic.update(loop)
-    return [i for i in items if i.native_id not in cyclic or i.kind not in (KIND_COMMENT, KIND_REPLY)]
 
 
 def _next_quota_reset(moment: datetime) -> datetime:
@@ -704,67 +607,19 @@ def _next_quota_reset(moment: datetime) -> datetime:
     return datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=zone).astimezone(UTC)
 
 
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _pick(raw: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
-    return {key: raw[key] for key in keys if key in raw}
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _kind(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
-
-
-def _parse_time(value: Any) -> datetime | None:
-    """An RFC 3339 time (``2019-11-26T15:51:44.000Z``) in UTC."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
 # -- classify helpers ---------------------------------------------------------------------------
 
 
 def _api_error(response: ArchivedResponse) -> dict[str, Any] | None:
-    if not _looks_json(response):
-        return None
-    try:
-        payload = response.json()
-    except (ValueError, HPArchiveError):
-        return None
+    payload = json_body(response) if _looks_json(response) else None
     error = payload.get("error") if isinstance(payload, dict) else None
     return error if isinstance(error, dict) else None
 
 
 def _looks_json(response: ArchivedResponse) -> bool:
-    content_type = response.message.content_type
-    if content_type == "application/json":
-        return True
-    if content_type.startswith(("image/", "video/", "audio/", "text/html")):
-        return False
-    try:
-        return response.body().lstrip()[:1] in (b"{", b"[")
-    except HPArchiveError:
-        return False
+    return response.message.content_type == "application/json" or body_looks_json(response)
 
 
 def _plain(message: str) -> str:
     """An API message without its HTML (``<code><a href=…>videoId</a></code>``)."""
     return " ".join(re.sub(r"<[^>]+>", "", message).split())[:300]
-
-
-def _short(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:160]

@@ -44,6 +44,11 @@ class SimRequest:
     headers: dict[str, str]  # lower-case names
 
     @property
+    def host(self) -> str:
+        """The ``Host`` the client asked for: links in a response point back at it."""
+        return self.headers.get("host", "127.0.0.1")
+
+    @property
     def bearer_token(self) -> str | None:
         value = self.headers.get("authorization", "")
         for scheme in ("bearer ", "oauth "):
@@ -62,8 +67,13 @@ class SimResponse:
 
     @classmethod
     def json(cls, status: int, payload: Any, headers: list[tuple[str, str]] | None = None) -> SimResponse:
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        body = json_bytes(payload)
         return cls(status, body, [("Content-Type", "application/json; charset=UTF-8"), *(headers or [])])
+
+
+def json_bytes(payload: Any) -> bytes:
+    """Compact UTF-8 JSON, as the platforms send it (the same value always gives the same bytes)."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 @dataclass

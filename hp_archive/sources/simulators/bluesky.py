@@ -28,12 +28,13 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
 from hp_archive.sources.simulators.base import SimRequest, SimResponse, SimulatorApp
 from hp_archive.sources.simulators.scenario import Scenario, SimComment, SimMedia
+from hp_archive.sources.simulators.support import iso_millis
 
 NS = "app.bsky.feed.defs#"
 IMG_PREFIX = "/img/"
@@ -203,7 +204,7 @@ class BlueskyAppViewSimulator(SimulatorApp):
 
     def _route(self, request: SimRequest, method: str) -> dict[str, Any]:
         query = request.query
-        host = request.headers.get("host", "127.0.0.1")
+        host = request.host
         world = self._world()
         if method == "app.bsky.actor.getProfile":
             actor = self._actor(world, _required(query, "actor"))
@@ -372,7 +373,7 @@ class BlueskyAppViewSimulator(SimulatorApp):
         view["repostCount"] = post.share_count
         view["likeCount"] = post.like_count
         view["quoteCount"] = post.share_count // 5
-        view["indexedAt"] = _iso(post.indexed)
+        view["indexedAt"] = iso_millis(post.indexed)
         view["labels"] = []
         if post.parent is None:
             gate = self._threadgate(post)
@@ -397,7 +398,7 @@ class BlueskyAppViewSimulator(SimulatorApp):
             return None
         record = {
             "$type": "app.bsky.feed.threadgate",
-            "createdAt": _iso(root.created),
+            "createdAt": iso_millis(root.created),
             "hiddenReplies": hidden,
             "post": root.uri,
         }
@@ -470,7 +471,7 @@ class BlueskyAppViewSimulator(SimulatorApp):
         for media in post.media:
             world.blobs[_blob_cid(media)] = media
         for _when, text in post.texts:
-            record: dict[str, Any] = {"$type": "app.bsky.feed.post", "createdAt": _iso(post.created)}
+            record: dict[str, Any] = {"$type": "app.bsky.feed.post", "createdAt": iso_millis(post.created)}
             if post.media:
                 record["embed"] = {
                     "$type": "app.bsky.embed.images",
@@ -639,9 +640,3 @@ def _decode_cursor(cursor: str) -> tuple[int, str]:
 
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
-
-
-def _iso(moment: datetime) -> str:
-    """AT Protocol datetimes as the AppView writes them: ``2025-02-07T20:21:11.468Z``."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

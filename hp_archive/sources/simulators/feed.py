@@ -17,11 +17,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 from xml.sax.saxutils import escape, quoteattr
 
 from hp_archive.sources.simulators.base import SimRequest, SimResponse, SimulatorApp
 from hp_archive.sources.simulators.scenario import Scenario, SimMedia, SimPost
+from hp_archive.sources.simulators.support import http_date, iso_seconds, news_headline
 
 DEFAULT_WINDOW = 10
 TAG_AUTHORITY = "hanoverpark.example,2026"
@@ -33,16 +34,6 @@ _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 def entry_id(post: SimPost) -> str:
     """The entry's id (RSS ``guid``, Atom ``id``): a tag URI that stays the same for ever."""
     return f"tag:{TAG_AUTHORITY}:news/{post.id}"
-
-
-def headline(post: SimPost) -> str:
-    """An entry's title: the text up to the first colon or full stop, at most 60 characters."""
-    text = post.text
-    for mark in (":", ". "):
-        if mark in text:
-            text = text.split(mark, 1)[0]
-            break
-    return text[:60].strip()
 
 
 class FeedSimulator(SimulatorApp):
@@ -57,7 +48,7 @@ class FeedSimulator(SimulatorApp):
         self.window = window
 
     def handle(self, request: SimRequest) -> SimResponse:
-        host = request.headers.get("host", "127.0.0.1")
+        host = request.host
         posts = self.scenario.account.live_posts()[: self.window]
         modified = max((p.updated for p in posts), default=_EPOCH)
         if request.path == "/feed.rss":
@@ -108,10 +99,10 @@ class FeedSimulator(SimulatorApp):
                 )
             items.append(
                 "<item>"
-                f"<title>{escape(headline(post))}</title>"
+                f"<title>{escape(news_headline(post))}</title>"
                 f"<link>{escape(link)}</link>"
                 f'<guid isPermaLink="false">{escape(entry_id(post))}</guid>'
-                f"<pubDate>{_rfc822(post.created)}</pubDate>"
+                f"<pubDate>{http_date(post.created)}</pubDate>"
                 "<category>News</category>"
                 f"<description>{escape(_html(post))}</description>"
                 f"{enclosure}{media}</item>"
@@ -125,7 +116,7 @@ class FeedSimulator(SimulatorApp):
             f'<atom:link href={quoteattr(f"http://{host}/feed.rss")} rel="self" type="application/rss+xml"/>'
             "<description>News and advisories from the department</description>"
             "<language>en-us</language>"
-            f"<lastBuildDate>{_rfc822(modified)}</lastBuildDate>"
+            f"<lastBuildDate>{http_date(modified)}</lastBuildDate>"
             "<generator>hp-archive simulator</generator>"
             f"{''.join(items)}</channel>\n</rss>\n"
         )
@@ -142,11 +133,11 @@ class FeedSimulator(SimulatorApp):
             entries.append(
                 "<entry>"
                 f"<id>{escape(entry_id(post))}</id>"
-                f'<title type="text">{escape(headline(post))}</title>'
+                f'<title type="text">{escape(news_headline(post))}</title>'
                 f'<link rel="alternate" type="text/html" href={quoteattr(link)}/>'
                 f"{enclosures}"
-                f"<published>{_rfc3339(post.created)}</published>"
-                f"<updated>{_rfc3339(post.updated)}</updated>"
+                f"<published>{iso_seconds(post.created)}</published>"
+                f"<updated>{iso_seconds(post.updated)}</updated>"
                 f"<author><name>{escape(self.scenario.account.name)}</name></author>"
                 '<category term="news"/>'
                 f'<content type="html">{escape(_html(post))}</content>'
@@ -160,7 +151,7 @@ class FeedSimulator(SimulatorApp):
             "<subtitle>News and advisories from the department</subtitle>"
             f'<link rel="self" type="application/atom+xml" href={quoteattr(f"http://{host}/feed.atom")}/>'
             f'<link rel="alternate" type="text/html" href={quoteattr(f"http://{host}/")}/>'
-            f"<updated>{_rfc3339(modified)}</updated>"
+            f"<updated>{iso_seconds(modified)}</updated>"
             f"<author><name>{escape(self.scenario.account.name)}</name></author>"
             '<generator uri="https://example.invalid/hp-archive">hp-archive simulator</generator>'
             f"{''.join(entries)}</feed>\n"
@@ -176,17 +167,9 @@ def _media_url(host: str, media: SimMedia) -> str:
     return f"http://{host}/media/{media.id}.png"
 
 
-def _rfc822(moment: datetime) -> str:
-    return format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True)
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _conditional(request: SimRequest, body: bytes, content_type: str, modified: datetime) -> SimResponse:
     etag = '"' + hashlib.sha256(body).hexdigest()[:24] + '"'
-    last_modified = _rfc822(modified)
+    last_modified = http_date(modified)
     headers = [("ETag", etag), ("Last-Modified", last_modified), ("Cache-Control", "max-age=900")]
     match = request.headers.get("if-none-match")
     if match is not None:

@@ -26,31 +26,47 @@ byte-identical JSON.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
-import json
-import math
 import random
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import unquote, urlencode
+from urllib.parse import urlencode
 
-from hp_archive.sources.simulators.base import SimRequest, SimResponse, SimulatorApp
-from hp_archive.sources.simulators.facebook import FieldSpec, GraphError, format_fields, parse_fields
+from hp_archive.sources.simulators.base import SimRequest, SimResponse
+from hp_archive.sources.simulators.meta_graph import (
+    TEXT_PLAIN,
+    Entries,
+    FieldSpec,
+    GraphCall,
+    GraphEdge,
+    GraphError,
+    GraphNode,
+    GraphSimulator,
+    cdn_expiry,
+    cdn_refusal,
+    cdn_signature,
+    check_node_path,
+    cursor_page,
+    edge_params,
+    etag,
+    graph_time,
+    missing_object,
+    no_field,
+    parse_fields,
+    parse_limit,
+    request_token,
+    split_version,
+    time_param,
+    trace_id,
+)
 from hp_archive.sources.simulators.scenario import Scenario, SimComment, SimMedia, SimPost, png_bytes
 
-DEFAULT_VERSION = "v25.0"
-DEFAULT_LIMIT = 25
 MEDIA_MAX_LIMIT = 100  # NOT FOUND in the docs; larger values are capped, not refused
 COMMENTS_MAX_LIMIT = 50  # "Returns a maximum of 50 comments per query" [doc]
 CDN_PREFIX = "/ig-cdn/v/t51.29350-15/"
-CDN_URL_LIFETIME = timedelta(days=3)
-_VERSION = re.compile(r"^v\d+\.\d+$")
-_TEXT = (("Content-Type", "text/plain"),)
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "video/mp4": "mp4"}
 _TYPE_NAMES = {"user": "IGUser", "media": "IGMedia", "comment": "IGComment"}
 _KNOWN_FIELDS: dict[str, frozenset[str]] = {
@@ -152,111 +168,41 @@ def media_keys(scenario: Scenario, post: SimPost) -> set[str]:
     return {f.key for f in shape.files} | {f.key for _, f in shape.children}
 
 
-@dataclass(frozen=True)
-class _Node:
-    kind: str
-    values: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class _Edge:
-    """A nested edge rendered from its field spec (``children{...}``, ``replies.limit(5){...}``)."""
-
-    render: Callable[[FieldSpec], Any]
-
-
-@dataclass(frozen=True)
-class _Call:
-    request: SimRequest
-    version: str
-    prefix: str
-    token: str
-    token_in_query: bool
-
-    @property
-    def host(self) -> str:
-        return self.request.headers.get("host", "127.0.0.1")
-
-
-class InstagramGraphSimulator(SimulatorApp):
+class InstagramGraphSimulator(GraphSimulator):
     """The Instagram Graph API of the scenario's account.
 
     ``valid_tokens`` are the account's own user tokens: they see everything, hidden comments
     included. Any other token is answered as expired (190/463).
     """
 
-    def __init__(
-        self, scenario: Scenario, *, valid_tokens: Iterable[str], default_version: str = DEFAULT_VERSION
-    ) -> None:
-        super().__init__()
-        self.scenario = scenario
-        self.valid_tokens = set(valid_tokens)
-        self.default_version = default_version
+    throttle_code = 80002
+    throttle_account = "Instagram"
+    usage_type = "instagram"
 
     # -- the SimulatorApp hooks -----------------------------------------------------------------
 
     def handle(self, request: SimRequest) -> SimResponse:
         if request.path.startswith(CDN_PREFIX):
             return self._cdn(request)
-        segments = [unquote(s) for s in request.path.split("/") if s]
-        version, prefix = self.default_version, ""
-        if segments and _VERSION.match(segments[0]):
-            version = segments.pop(0)
-            prefix = "/" + version
-        header_token = request.bearer_token
-        token = header_token or request.query.get("access_token") or None
+        version, prefix, segments = split_version(request.path, self.default_version)
+        token = request_token(request)
         if token is None:
             return self._error(
                 request, version, GraphError(104, "An access token is required to request this resource.")
             )
         if token not in self.valid_tokens:
             return self.auth_error(request)
-        call = _Call(request, version, prefix, token, token_in_query=header_token is None)
+        call = GraphCall(request, version, prefix, token, token_in_query=request.bearer_token is None)
         try:
             payload = self._route(call, segments)
         except GraphError as error:
             return self._error(request, version, error)
         return self._ok(call, payload)
 
-    def auth_error(self, request: SimRequest) -> SimResponse:
-        now = self.scenario.now()
-        message = (
-            "Error validating access token: Session has expired on "
-            f"{_session_time(now - timedelta(hours=1))}. The current time is {_session_time(now)}."
-        )
-        error = GraphError(190, message, subcode=463, oauth_error="invalid_token")
-        return self._error(request, self._version_of(request), error)
-
-    def rate_limit_error(self, request: SimRequest, retry_after: int) -> SimResponse:
-        """Business-use-case throttling: HTTP 400, code 80002, the wait in the usage header.
-
-        Meta sends no Retry-After (NOT FOUND in the docs); the wait is the header's
-        ``estimated_time_to_regain_access``, in whole minutes.
-        """
-        minutes = max(1, math.ceil(retry_after / 60))
-        error = GraphError(
-            80002,
-            "(#80002) There have been too many calls to this Instagram account. Wait a bit and try "
-            "again. For more info, please refer to "
-            "https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
-        )
-        usage = ("X-Business-Use-Case-Usage", self._buc_usage(100, minutes))
-        return self._error(request, self._version_of(request), error, usage=usage)
-
-    def server_error(self, request: SimRequest, status: int) -> SimResponse:
-        error = GraphError(
-            2, "An unexpected error has occurred. Please retry your request later.", transient=True
-        )
-        return self._error(request, self._version_of(request), error, status=status)
-
     # -- routing --------------------------------------------------------------------------------
 
-    def _route(self, call: _Call, segments: list[str]) -> dict[str, Any]:
-        if not segments or len(segments) > 2:
-            extra = "/".join(segments[1:])
-            raise GraphError(
-                2500, f"Unknown path components: /{extra}" if extra else "Unsupported get request."
-            )
+    def _route(self, call: GraphCall, segments: list[str]) -> dict[str, Any]:
+        check_node_path(segments)
         node_id, edge = segments[0], (segments[1] if len(segments) == 2 else None)
         fields = parse_fields(call.request.query.get("fields", ""))
         account = self.scenario.account
@@ -282,7 +228,7 @@ class InstagramGraphSimulator(SimulatorApp):
             raise _no_field(edge, "media")
         found = self._live_comment(node_id)
         if found is None:
-            raise _missing(node_id)
+            raise missing_object(node_id)
         post, comment, parent = found
         if edge is None:
             return self._project(self._comment_node(call, post, comment, parent), fields)
@@ -316,9 +262,9 @@ class InstagramGraphSimulator(SimulatorApp):
 
     # -- nodes ----------------------------------------------------------------------------------
 
-    def _user_node(self) -> _Node:
+    def _user_node(self) -> GraphNode:
         account = self.scenario.account
-        return _Node(
+        return GraphNode(
             "user",
             {
                 "id": account.id,
@@ -332,7 +278,7 @@ class InstagramGraphSimulator(SimulatorApp):
             },
         )
 
-    def _media_node(self, call: _Call, post: SimPost) -> _Node:
+    def _media_node(self, call: GraphCall, post: SimPost) -> GraphNode:
         account = self.scenario.account
         shape = media_shape(self.scenario, post)
         own = media_id_of(post)
@@ -350,43 +296,43 @@ class InstagramGraphSimulator(SimulatorApp):
             f"https://www.instagram.com/{'reel' if shape.media_type == 'VIDEO' else 'p'}/{code}/"
         )
         values["shortcode"] = code
-        values["timestamp"] = _graph_time(post.created)
+        values["timestamp"] = graph_time(post.created)
         values["username"] = account.handle.lower()
         values["comments_count"] = sum(1 + len(c.live_replies()) for c in post.live_comments())
         values["like_count"] = post.share_count
         values["is_comment_enabled"] = not post.comments_disabled
         values["owner"] = {"id": account.id}
         if shape.children:
-            values["children"] = _Edge(
+            values["children"] = GraphEdge(
                 lambda spec: {
                     "data": [self._project(n, spec.children) for n in self._children_nodes(call, post)]
                 }
             )
-        return _Node("media", values)
+        return GraphNode("media", values)
 
-    def _children_nodes(self, call: _Call, post: SimPost) -> list[_Node]:
+    def _children_nodes(self, call: GraphCall, post: SimPost) -> list[GraphNode]:
         return [
             self._child_node(call, post, child_id, image)
             for child_id, image in media_shape(self.scenario, post).children
         ]
 
-    def _child_node(self, call: _Call, post: SimPost, child_id: str, image: MediaFile) -> _Node:
-        return _Node(
+    def _child_node(self, call: GraphCall, post: SimPost, child_id: str, image: MediaFile) -> GraphNode:
+        return GraphNode(
             "media",
             {
                 "id": child_id,
                 "media_type": "IMAGE",
                 "media_url": self._cdn_url(call, image),
                 "shortcode": _shortcode(child_id),
-                "timestamp": _graph_time(post.created),
+                "timestamp": graph_time(post.created),
                 "username": self.scenario.account.handle.lower(),
                 "owner": {"id": self.scenario.account.id},
             },
         )
 
     def _comment_node(
-        self, call: _Call, post: SimPost, comment: SimComment, parent: SimComment | None
-    ) -> _Node:
+        self, call: GraphCall, post: SimPost, comment: SimComment, parent: SimComment | None
+    ) -> GraphNode:
         account = self.scenario.account
         by_account = comment.author_id == account.id
         username = (
@@ -396,7 +342,7 @@ class InstagramGraphSimulator(SimulatorApp):
         values: dict[str, Any] = {"id": comment_id_of(comment)}
         if comment.text:
             values["text"] = comment.text
-        values["timestamp"] = _graph_time(comment.created)
+        values["timestamp"] = graph_time(comment.created)
         values["username"] = username
         values["from"] = {"id": from_id, "username": username}
         values["hidden"] = comment.hidden
@@ -413,14 +359,14 @@ class InstagramGraphSimulator(SimulatorApp):
             values["user"] = {"id": account.id}  # only for the app user's own comments [doc]
         values["legacy_instagram_comment_id"] = comment_id_of(comment)
         if parent is None:
-            values["replies"] = _Edge(lambda spec: self._nested_replies(call, post, comment, spec))
+            values["replies"] = GraphEdge(lambda spec: self._nested_replies(call, post, comment, spec))
         else:
-            values["replies"] = _Edge(lambda spec: {"data": []})
-        return _Node("comment", values)
+            values["replies"] = GraphEdge(lambda spec: {"data": []})
+        return GraphNode("comment", values)
 
     # -- projection -----------------------------------------------------------------------------
 
-    def _project(self, node: _Node, fields: tuple[FieldSpec, ...] | None) -> dict[str, Any]:
+    def _project(self, node: GraphNode, fields: tuple[FieldSpec, ...] | None) -> dict[str, Any]:
         known = _KNOWN_FIELDS[node.kind]
         if fields is None:
             fields = tuple(FieldSpec(name) for name in _DEFAULT_FIELDS[node.kind])
@@ -435,7 +381,7 @@ class InstagramGraphSimulator(SimulatorApp):
         return out
 
     def _value(self, value: Any, spec: FieldSpec) -> Any:
-        if isinstance(value, _Edge):
+        if isinstance(value, GraphEdge):
             return value.render(spec)
         if isinstance(value, dict) and spec.children is not None:
             return {c.name: value[c.name] for c in spec.children if c.name in value}
@@ -443,9 +389,9 @@ class InstagramGraphSimulator(SimulatorApp):
 
     # -- listings -------------------------------------------------------------------------------
 
-    def _media_listing(self, call: _Call, fields: tuple[FieldSpec, ...] | None) -> dict[str, Any]:
+    def _media_listing(self, call: GraphCall, fields: tuple[FieldSpec, ...] | None) -> dict[str, Any]:
         query = call.request.query
-        since, until = _time_param(query, "since"), _time_param(query, "until")
+        since, until = time_param(query, "since"), time_param(query, "until")
         entries = []
         for post in self.scenario.account.live_posts():
             created = post.created.timestamp()
@@ -458,7 +404,7 @@ class InstagramGraphSimulator(SimulatorApp):
 
     def _comments_listing(
         self,
-        call: _Call,
+        call: GraphCall,
         post: SimPost,
         params: Mapping[str, str],
         fields: tuple[FieldSpec, ...] | None,
@@ -475,7 +421,7 @@ class InstagramGraphSimulator(SimulatorApp):
 
     def _replies_listing(
         self,
-        call: _Call,
+        call: GraphCall,
         post: SimPost,
         comment: SimComment,
         params: Mapping[str, str],
@@ -492,52 +438,33 @@ class InstagramGraphSimulator(SimulatorApp):
         return self._paged(call, entries, params, fields, path=path, max_limit=COMMENTS_MAX_LIMIT)
 
     def _nested_replies(
-        self, call: _Call, post: SimPost, comment: SimComment, spec: FieldSpec
+        self, call: GraphCall, post: SimPost, comment: SimComment, spec: FieldSpec
     ) -> dict[str, Any]:
-        params = {key: value for key, value in spec.modifiers if key != "as"}
-        if spec.children is not None:
-            params["fields"] = format_fields(spec.children)
+        params = edge_params(spec)
         path = f"{call.prefix}/{comment_id_of(comment)}/replies"
         return self._replies_listing(call, post, comment, params, spec.children, path=path)
 
     def _paged(
         self,
-        call: _Call,
-        entries: list[tuple[tuple[int, str], _Node]],
+        call: GraphCall,
+        entries: Entries,
         params: Mapping[str, str],
         fields: tuple[FieldSpec, ...] | None,
         *,
         path: str,
         max_limit: int,
     ) -> dict[str, Any]:
-        """One cursor page of ``entries`` (sorted by key) with Graph's ``paging`` object."""
-        limit = min(_limit(params.get("limit")), max_limit)
-        keys = [key for key, _ in entries]
-        after, before = params.get("after"), params.get("before")
-        if after:
-            cursor = _decode_cursor(after)
-            start = next((i for i, key in enumerate(keys) if key > cursor), len(keys))
-            stop = start + limit
-        elif before:
-            cursor = _decode_cursor(before)
-            stop = next((i for i, key in enumerate(keys) if key >= cursor), len(keys))
-            start = max(0, stop - limit)
-        else:
-            start, stop = 0, limit
-        window = entries[start:stop]
-        out: dict[str, Any] = {"data": [self._project(node, fields) for _, node in window]}
-        if window:
-            first, last = _encode_cursor(window[0][0]), _encode_cursor(window[-1][0])
-            paging: dict[str, Any] = {"cursors": {"before": first, "after": last}}
-            if start > 0:
-                paging["previous"] = self._paging_url(call, path, params, "before", first)
-            if start + len(window) < len(entries):
-                paging["next"] = self._paging_url(call, path, params, "after", last)
-            out["paging"] = paging
-        return out
+        """One cursor page of ``entries`` (sorted by key); a ``limit`` over the maximum is capped."""
+        return cursor_page(
+            entries,
+            params,
+            min(parse_limit(params.get("limit"), None), max_limit),
+            render=lambda node: self._project(node, fields),
+            link=lambda direction, cursor: self._paging_url(call, path, params, direction, cursor),
+        )
 
     def _paging_url(
-        self, call: _Call, path: str, params: Mapping[str, str], direction: str, cursor: str
+        self, call: GraphCall, path: str, params: Mapping[str, str], direction: str, cursor: str
     ) -> str:
         # The token is echoed only when it came as a query parameter [rec].
         pairs = [("access_token", call.token)] if call.token_in_query else []
@@ -557,7 +484,7 @@ class InstagramGraphSimulator(SimulatorApp):
             found.update((f.key, f) for _, f in shape.children)
         return found
 
-    def _cdn_url(self, call: _Call, file: MediaFile) -> str:
+    def _cdn_url(self, call: GraphCall, file: MediaFile) -> str:
         night = self.scenario.night
         pairs = [
             ("_nc_cat", "104"),
@@ -566,48 +493,40 @@ class InstagramGraphSimulator(SimulatorApp):
             ("_nc_ht", "scontent.cdninstagram.sim"),
             ("edm", "AM6HXa8EAAAA"),
             ("oh", self._cdn_signature(file.key, night)),
-            ("oe", self._cdn_expiry(night)),
+            ("oe", cdn_expiry(self.scenario, night)),
         ]
         extension = _EXTENSIONS.get(file.content_type, "bin")
         return f"http://{call.host}{CDN_PREFIX}{file.media_id}_{file.role}_n.{extension}?{urlencode(pairs)}"
 
     def _cdn_signature(self, key: str, night: int) -> str:
-        return "00_" + hashlib.sha256(f"{self.scenario.seed}:{key}:{night}".encode()).hexdigest()[:40]
-
-    def _cdn_expiry(self, night: int) -> str:
-        return format(int((self.scenario.epoch + timedelta(days=night) + CDN_URL_LIFETIME).timestamp()), "X")
+        return cdn_signature(self.scenario.seed, key, night)
 
     def _cdn(self, request: SimRequest) -> SimResponse:
         match = re.fullmatch(r"(\d+)_(image|video|thumbnail)_n\.\w+", request.path[len(CDN_PREFIX) :])
         file = self._files().get(f"{match.group(1)}:{match.group(2)}") if match else None
         if file is None:
-            return SimResponse(404, b"Not Found", list(_TEXT))
-        now_ts = int(self.scenario.now().timestamp())
-        for night in range(self.scenario.night, -1, -1):
-            expiry = self._cdn_expiry(night)
-            if (
-                request.query.get("oh") == self._cdn_signature(file.key, night)
-                and request.query.get("oe") == expiry
-            ):
-                if int(expiry, 16) <= now_ts:
-                    return SimResponse(403, b"URL signature expired", list(_TEXT))
-                return SimResponse(
-                    200,
-                    file.data,
-                    [("Content-Type", file.content_type), ("Cache-Control", "max-age=1209600, no-transform"),
-                     ("Access-Control-Allow-Origin", "*")],
-                )  # fmt: skip
-        return SimResponse(403, b"Bad URL hash", list(_TEXT))
+            return SimResponse(404, b"Not Found", list(TEXT_PLAIN))
+        refusal = cdn_refusal(
+            request.query, self.scenario, lambda night: self._cdn_signature(file.key, night)
+        )
+        if refusal is not None:
+            return refusal
+        return SimResponse(
+            200,
+            file.data,
+            [("Content-Type", file.content_type), ("Cache-Control", "max-age=1209600, no-transform"),
+             ("Access-Control-Allow-Origin", "*")],
+        )  # fmt: skip
 
     # -- responses ------------------------------------------------------------------------------
 
-    def _ok(self, call: _Call, payload: dict[str, Any]) -> SimResponse:
+    def _ok(self, call: GraphCall, payload: dict[str, Any]) -> SimResponse:
         headers = [
             *self._common_headers(call.request, call.version),
             ("X-Business-Use-Case-Usage", self._buc_usage(1, 0)),
         ]
         response = SimResponse.json(200, payload, headers)
-        response.headers.append(("ETag", '"' + hashlib.sha1(response.body).hexdigest() + '"'))  # noqa: S324 - an ETag
+        response.headers.append(("ETag", etag(response.body)))
         return response
 
     def _error(
@@ -619,119 +538,28 @@ class InstagramGraphSimulator(SimulatorApp):
         status: int = 400,
         usage: tuple[str, str] | None = None,
     ) -> SimResponse:
-        body: dict[str, Any] = {"message": error.message, "type": error.type}
-        if error.transient is not None:
-            body["is_transient"] = error.transient
-        body["code"] = error.code
-        if error.subcode is not None:
-            body["error_subcode"] = error.subcode
-        body["fbtrace_id"] = _trace_id(request)
-        headers = [
-            *self._common_headers(request, version),
-            ("WWW-Authenticate", f'OAuth "Facebook Platform" "{error.oauth_error}" "{error.message}"'),
-        ]
+        headers = [*self._common_headers(request, version), error.www_authenticate()]
         if usage is not None:
             headers.append(usage)
-        return SimResponse.json(status, {"error": body}, headers)
+        return SimResponse.json(status, error.body(request), headers)
 
     def _common_headers(self, request: SimRequest, version: str) -> list[tuple[str, str]]:
         return [
             ("facebook-api-version", version),
-            ("x-fb-trace-id", _trace_id(request)),
+            ("x-fb-trace-id", trace_id(request)),
             ("Access-Control-Allow-Origin", "*"),
             ("Cache-Control", "private, no-cache, no-store, must-revalidate"),
             ("Pragma", "no-cache"),
             ("Expires", "Sat, 01 Jan 2000 00:00:00 GMT"),
         ]
 
-    def _buc_usage(self, percent: int, regain_minutes: int) -> str:
-        entry = {
-            "type": "instagram",
-            "call_count": percent,
-            "total_cputime": max(1, percent // 4),
-            "total_time": max(1, percent // 3),
-            "estimated_time_to_regain_access": regain_minutes,
-        }
-        return _compact({self.scenario.account.id: [entry]})
-
-    def _version_of(self, request: SimRequest) -> str:
-        first = next((s for s in request.path.split("/") if s), "")
-        return first if _VERSION.match(first) else self.default_version
-
 
 # -- helpers ------------------------------------------------------------------------------------
-
-
-def _graph_time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
-
-
-def _session_time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%A, %d-%b-%y %H:%M:%S UTC")
 
 
 def _shortcode(media_id: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(media_id.encode()).digest()).decode()[:11]
 
 
-def _compact(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
-
-
-def _trace_id(request: SimRequest) -> str:
-    seed = request.path + "?" + urlencode(sorted(request.query.items()))
-    return base64.b64encode(hashlib.sha256(seed.encode()).digest()[:8]).decode().rstrip("=")
-
-
-def _missing(node_id: str) -> GraphError:
-    return GraphError(
-        100,
-        f"Unsupported get request. Object with ID '{node_id}' does not exist, cannot be loaded due to "
-        "missing permissions, or does not support this operation. Please read the Graph API "
-        "documentation at https://developers.facebook.com/docs/graph-api",
-        subcode=33,
-        type_="GraphMethodException",
-    )
-
-
 def _no_field(name: str, kind: str) -> GraphError:
-    return GraphError(
-        100, f"(#100) Tried accessing nonexisting field ({name}) on node type ({_TYPE_NAMES[kind]})"
-    )
-
-
-def _limit(value: str | None) -> int:
-    if value is None or value == "":
-        return DEFAULT_LIMIT
-    if not value.isdigit():
-        raise GraphError(100, f"(#100) Param limit must be a non-negative integer, got '{value}'")
-    return int(value)
-
-
-def _time_param(params: Mapping[str, str], name: str) -> float | None:
-    value = params.get(name, "").strip()
-    if not value:
-        return None
-    if re.fullmatch(r"-?\d+(\.\d+)?", value):
-        return float(value)
-    try:
-        parsed = datetime.fromisoformat(value.replace(" ", "T", 1))
-    except ValueError:
-        raise GraphError(
-            100, f"(#100) The parameter {name} must be a unix timestamp or a strtotime string"
-        ) from None
-    return (parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed).timestamp()
-
-
-def _encode_cursor(key: tuple[int, str]) -> str:
-    return base64.urlsafe_b64encode(_compact(list(key)).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[int, str]:
-    try:
-        sort_time, item_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(sort_time, int) or not isinstance(item_id, str):
-            raise ValueError(cursor)
-    except (ValueError, TypeError, binascii.Error):
-        raise GraphError(100, "(#100) The cursor specified is not valid") from None
-    return sort_time, item_id
+    return no_field(name, _TYPE_NAMES[kind])

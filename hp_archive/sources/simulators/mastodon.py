@@ -32,6 +32,7 @@ from urllib.parse import urlencode
 
 from hp_archive.sources.simulators.base import SimRequest, SimResponse, SimulatorApp
 from hp_archive.sources.simulators.scenario import Scenario, SimComment, SimMedia, SimPost
+from hp_archive.sources.simulators.support import iso_millis
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 40
@@ -127,7 +128,7 @@ class MastodonSimulator(SimulatorApp):
 
     def _route(self, request: SimRequest, path: list[str]) -> tuple[Any, list[tuple[str, str]]] | SimResponse:
         account = self.scenario.account
-        host = request.headers.get("host", "127.0.0.1")
+        host = request.host
         if path == ["accounts", "lookup"]:
             acct = request.query.get("acct", "")
             if not acct:
@@ -252,7 +253,7 @@ class MastodonSimulator(SimulatorApp):
                 "content": self._html(node, text, host),
                 "spoiler_text": "",
                 "sensitive": False,
-                "created_at": _iso(when),
+                "created_at": iso_millis(when),
                 "account": account,
                 "media_attachments": [self._attachment(m, node, host) for m in _media_of(sim)],
                 "emojis": [],
@@ -310,7 +311,7 @@ class MastodonSimulator(SimulatorApp):
             "bot": False,
             "discoverable": True,
             "group": False,
-            "created_at": _iso(created.replace(hour=0, minute=0, second=0, microsecond=0)),
+            "created_at": iso_millis(created.replace(hour=0, minute=0, second=0, microsecond=0)),
             "note": "",
             "url": f"http://{host}/@{username}",
             "uri": f"http://{host}/users/{username}",
@@ -348,7 +349,7 @@ class MastodonSimulator(SimulatorApp):
             reblogs, favourites = 0, sim.like_count
         status: dict[str, Any] = {
             "id": node.id,
-            "created_at": _iso(sim.created),
+            "created_at": iso_millis(sim.created),
             "in_reply_to_id": snowflake(parent.created, parent.id) if parent is not None else None,
             "in_reply_to_account_id": self._replied_account(node, author_id, parent_author),
             "sensitive": False,
@@ -361,7 +362,7 @@ class MastodonSimulator(SimulatorApp):
             "reblogs_count": reblogs,
             "favourites_count": favourites,
             "quotes_count": 0,
-            "edited_at": _iso(sim.edited_at) if sim.edited_at is not None else None,
+            "edited_at": iso_millis(sim.edited_at) if sim.edited_at is not None else None,
             "favourited": False,
             "reblogged": False,
             "muted": False,
@@ -496,12 +497,6 @@ def _media_of(sim: SimPost | SimComment) -> list[SimMedia]:
 
 def _error(status: int, message: str, headers: list[tuple[str, str]]) -> SimResponse:
     return SimResponse.json(status, {"error": message}, headers)
-
-
-def _iso(moment: datetime) -> str:
-    """Mastodon's datetime: UTC with milliseconds and ``Z``."""
-    value = moment.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def _iso6(moment: datetime) -> str:

@@ -20,10 +20,11 @@ import html
 import random
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
 from hp_archive.sources.simulators.base import SimRequest, SimResponse, SimulatorApp
 from hp_archive.sources.simulators.scenario import Scenario, SimMedia, SimPost, png_bytes
+from hp_archive.sources.simulators.support import http_date, iso_seconds, news_headline
 
 SITE_NAME = "Village of Hanover Park"
 EXTERNAL_PROFILE = "https://www.facebook.com/HanoverParkPD"
@@ -159,7 +160,7 @@ class WebSiteSimulator(SimulatorApp):
     def _news_list(self, posts: list[SimPost]) -> str:
         items = "".join(
             f'<li><a href="/news/{p.id}.html#top">{html.escape(headline(p))}</a> '
-            f'<time datetime="{_iso(p.created)}">{p.created:%B %d, %Y}</time></li>'
+            f'<time datetime="{iso_seconds(p.created)}">{p.created:%B %d, %Y}</time></li>'
             for p in posts
         )
         return self._layout("News — Hanover Park Police", f'<h1>News</h1>\n<ul class="news">{items}</ul>')
@@ -180,34 +181,21 @@ class WebSiteSimulator(SimulatorApp):
         )
         main = (
             f'<article id="top"><h1>{html.escape(headline(post))}</h1>\n'
-            f'<p><time datetime="{_iso(post.created)}" itemprop="datePublished">'
+            f'<p><time datetime="{iso_seconds(post.created)}" itemprop="datePublished">'
             f"{post.created:%B %d, %Y}</time></p>\n"
             f"<p>{html.escape(post.text)}</p>\n{figures}</article>"
         )
-        head = f'<meta property="article:published_time" content="{_iso(post.created)}">\n'
+        head = f'<meta property="article:published_time" content="{iso_seconds(post.created)}">\n'
         return self._layout(f"{headline(post)} — Hanover Park Police", main, head=head)
 
 
 def headline(post: SimPost) -> str:
-    """A news item's headline: its text up to the first colon or full stop, at most 60 chars."""
-    text = post.text
-    for mark in (":", ". "):
-        if mark in text:
-            text = text.split(mark, 1)[0]
-            break
-    return text[:60].strip() + f" (#{post.id})"
+    """A news page's headline: the news item's, with its number (no two pages share a title)."""
+    return f"{news_headline(post)} (#{post.id})"
 
 
 def news_path(post: SimPost) -> str:
     return f"/news/{post.id}.html"
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _http_date(moment: datetime) -> str:
-    return format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True)
 
 
 def _etag(body: bytes) -> str:
@@ -221,7 +209,7 @@ def _page(status: int, title: str, main: str) -> SimResponse:
 
 def _conditional(request: SimRequest, body: bytes, content_type: str, modified: datetime) -> SimResponse:
     etag = _etag(body)
-    last_modified = _http_date(modified)
+    last_modified = http_date(modified)
     headers = [
         ("ETag", etag),
         ("Last-Modified", last_modified),

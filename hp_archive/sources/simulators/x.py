@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -34,8 +33,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
-from hp_archive.sources.simulators.base import SimRequest, SimResponse, SimulatorApp
+from hp_archive.sources.simulators.base import SimRequest, SimResponse, SimulatorApp, json_bytes
 from hp_archive.sources.simulators.scenario import Scenario, SimComment, SimMedia
+from hp_archive.sources.simulators.support import iso_millis
 
 SNOWFLAKE_EPOCH_MS = 1288834974657
 TIMELINE_REACH = 3200
@@ -230,7 +230,7 @@ class XApiSimulator(SimulatorApp):
             "status": 429,
         }
         headers = self._headers(bucket, remaining=0, reset=reset, content_type="application/problem+json")
-        return SimResponse(429, _compact(body), headers)
+        return SimResponse(429, json_bytes(body), headers)
 
     def server_error(self, request: SimRequest, status: int) -> SimResponse:
         title = "Service Unavailable" if status == 503 else "Internal Server Error"
@@ -400,7 +400,7 @@ class XApiSimulator(SimulatorApp):
         if not window:
             return {"meta": {"result_count": 0}}
         out: dict[str, Any] = {"data": [self._render(world, t, t.current, request.query) for t in window]}
-        host = request.headers.get("host", "127.0.0.1")
+        host = request.host
         includes, errors = self._includes(world, window, request.query, host)
         if includes:
             out["includes"] = includes
@@ -428,13 +428,13 @@ class XApiSimulator(SimulatorApp):
             values["attachments"] = {"media_keys": [self._media_key(m) for m in tweet.media]}
         values["author_id"] = tweet.author_id
         values["conversation_id"] = tweet.conversation_id
-        values["created_at"] = _x_time(version.created)
+        values["created_at"] = iso_millis(version.created)
         if tweet.mention is not None:
             values["display_text_range"] = [len(tweet.mention[0]) + 2, len(text)]
         values["edit_controls"] = {
             "edits_remaining": max(0, 5 - (len(tweet.versions) - 1)),
             "is_edit_eligible": tweet.own_post,
-            "editable_until": _x_time(tweet.versions[0].created + EDIT_WINDOW),
+            "editable_until": iso_millis(tweet.versions[0].created + EDIT_WINDOW),
         }
         if entities:
             values["entities"] = entities
@@ -679,7 +679,7 @@ class XApiSimulator(SimulatorApp):
     def _problem(self, request: SimRequest, problem: XProblem, bucket: str) -> SimResponse:
         del request
         headers = self._headers(bucket, content_type="application/problem+json")
-        return SimResponse(problem.status, _compact(problem.body), headers)
+        return SimResponse(problem.status, json_bytes(problem.body), headers)
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -795,7 +795,7 @@ def _time_param(query: Mapping[str, str], name: str, *, minimum: datetime | None
         parsed = parsed.replace(tzinfo=UTC)
     if minimum is not None and parsed < minimum:
         raise _invalid(
-            name, value, f"Invalid '{name}':'{value}'. '{name}' must be on or after {_x_time(minimum)}"
+            name, value, f"Invalid '{name}':'{value}'. '{name}' must be on or after {iso_millis(minimum)}"
         )
     return parsed
 
@@ -856,13 +856,3 @@ def _unique(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
 
 def _minute(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
-
-
-def _x_time(moment: datetime) -> str:
-    """X's time format in bodies: ``2026-11-01T08:00:00.000Z``."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def _compact(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -33,11 +33,11 @@ import html
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from hp_archive.sources.simulators.base import SimRequest, SimResponse, SimulatorApp
 from hp_archive.sources.simulators.scenario import Scenario, SimAccount, SimComment, SimPost, png_bytes
+from hp_archive.sources.simulators.support import iso_seconds
 
 API_PREFIX = "/youtube/v3"
 THUMBNAIL_PREFIX = "/vi/"
@@ -159,7 +159,7 @@ class _Call:
 
     @property
     def host(self) -> str:
-        return self.request.headers.get("host", "127.0.0.1")
+        return self.request.host
 
     def param(self, name: str, default: str | None = None) -> str | None:
         return self.request.query.get(name, default)
@@ -331,7 +331,7 @@ class YouTubeDataSimulator(SimulatorApp):
                 "title": account.name,
                 "description": description,
                 "customUrl": f"@{account.handle.lower()}",
-                "publishedAt": _time(self.scenario.epoch.replace(year=self.scenario.epoch.year - 6)),
+                "publishedAt": iso_seconds(self.scenario.epoch.replace(year=self.scenario.epoch.year - 6)),
                 "thumbnails": self._avatar(channel_id),
                 "localized": {"title": account.name, "description": description},
                 "country": "US",
@@ -378,7 +378,7 @@ class YouTubeDataSimulator(SimulatorApp):
         }
         if "snippet" in parts:
             item["snippet"] = {
-                "publishedAt": _time(post.created),
+                "publishedAt": iso_seconds(post.created),
                 "channelId": channel_id_of(account),
                 "title": title_of(post),
                 "description": description_of(post),
@@ -391,7 +391,7 @@ class YouTubeDataSimulator(SimulatorApp):
                 "videoOwnerChannelId": channel_id_of(account),
             }
         if "contentDetails" in parts:
-            item["contentDetails"] = {"videoId": video_id, "videoPublishedAt": _time(post.created)}
+            item["contentDetails"] = {"videoId": video_id, "videoPublishedAt": iso_seconds(post.created)}
         if "status" in parts:
             item["status"] = {"privacyStatus": "public"}
         return _with_etag(item)
@@ -422,7 +422,7 @@ class YouTubeDataSimulator(SimulatorApp):
         if "snippet" in parts:
             title, description = title_of(post), description_of(post)
             resource["snippet"] = {
-                "publishedAt": _time(post.created),
+                "publishedAt": iso_seconds(post.created),
                 "channelId": channel_id_of(account),
                 "title": title,
                 "description": description,
@@ -566,8 +566,8 @@ class YouTubeDataSimulator(SimulatorApp):
         snippet["likeCount"] = comment.like_count
         if call.owner:  # only for the owner of the channel [doc]
             snippet["moderationStatus"] = "heldForReview" if comment.hidden else "published"
-        snippet["publishedAt"] = _time(comment.created)
-        snippet["updatedAt"] = _time(comment.edited_at or comment.created)
+        snippet["publishedAt"] = iso_seconds(comment.created)
+        snippet["updatedAt"] = iso_seconds(comment.edited_at or comment.created)
         comment_id = comment_id_of(comment) if parent is None else reply_id_of(parent, comment)
         return _with_etag({"kind": "youtube#comment", "etag": "", "id": comment_id, "snippet": snippet})
 
@@ -704,10 +704,6 @@ def _list_response(kind: str, items: list[dict[str, Any]], *, per_page: int) -> 
 def _with_etag(resource: dict[str, Any]) -> dict[str, Any]:
     resource["etag"] = _b64(json.dumps(resource, sort_keys=True))[:27]
     return resource
-
-
-def _time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _fingerprint(query: Mapping[str, str]) -> str:
