@@ -14,7 +14,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, dag, task
 
-from hp_archive.sources import platform_names
+from hp_archive.platforms import platform_names
 
 INDEX = Asset("hp-archive://index")
 

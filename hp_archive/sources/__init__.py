@@ -9,6 +9,7 @@ from __future__ import annotations
 from importlib import import_module
 
 from hp_archive.errors import ConfigError
+from hp_archive.platforms import SOURCES, platform_names
 from hp_archive.sources.base import (
     ArchivedResponse,
     CaptureContext,
@@ -20,22 +21,7 @@ from hp_archive.sources.base import (
     Verdict,
 )
 
-# platform name -> "module:Class"; modules are imported on first use
-_REGISTRY: dict[str, str] = {
-    "facebook": "hp_archive.sources.facebook:FacebookPagesSource",
-    "instagram": "hp_archive.sources.instagram:InstagramSource",
-    "youtube": "hp_archive.sources.youtube:YouTubeSource",
-    "x": "hp_archive.sources.x:XSource",
-    "bluesky": "hp_archive.sources.bluesky:BlueskySource",
-    "mastodon": "hp_archive.sources.mastodon:MastodonSource",
-    "feed": "hp_archive.sources.feed:FeedSource",
-    "web": "hp_archive.sources.web:WebPageSource",
-}
-
-
-def platform_names() -> list[str]:
-    """The platforms this build can capture, sorted."""
-    return sorted(_REGISTRY)
+_REGISTRY = SOURCES  # the one registry lives in hp_archive.platforms (import-free for DAGs)
 
 
 def source_class(platform: str) -> type[Source]:
