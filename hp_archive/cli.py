@@ -183,11 +183,11 @@ def completeness_table(runs: list[dict[str, Any]]) -> str:
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
-    from hp_archive.index.reindex import reindex
+    from hp_archive.index.reindex import default_workers, reindex
 
     archive = _open_archive(_settings())
     try:
-        stats = reindex(archive)
+        stats = reindex(archive, workers=args.workers or default_workers())
     finally:
         archive.close()
     data = {
@@ -213,20 +213,33 @@ def cmd_search(args: argparse.Namespace) -> int:
     archive = _open_archive(_settings())
     try:
         with archive.sessions() as session:
-            results = search(session, args.query, limit=args.limit, offset=args.offset)
+            results = search(
+                session, args.query, limit=args.limit, offset=args.offset, timezone=archive.timezone
+            )
         archive.record("search", params={"query": args.query, "total": results.total})
     finally:
         archive.close()
     if args.json:
         _print_json(results.as_dict())
         return 0
-    print(f"{results.total} item(s) match")
+    scope = "current versions" if results.current_only else "every version"
+    print(f"{results.total} item(s) match {results.query}  (searched {scope})")
+    for date in results.dates:
+        print(f"  {date['filter']} read in {date['timezone']}: {date['bound']} {date['local']}")
     for r in results.results:
+        held = ", ".join(sorted({h["matter"] for h in r["holds"]}))
         print(
             f"\n{r['id']}  [{r['status']}] {r['kind']} by {r['author'] or '?'} on {r['platform']} "
-            f"({r['account']}), created {r['created_at'] or '?'}"
+            f"({r['account']}), created {r['created_at'] or '?'}" + (f"  HELD: {held}" if held else "")
         )
+        for ancestor in r["thread"]:
+            print(f"    in {ancestor['kind'] or '?'} {ancestor['id']}: {(ancestor.get('text') or '')[:80]!r}")
+        matched = r["matched_versions"]
+        if matched and matched != [r["versions"]]:
+            print(f"    matched in version(s) {', '.join(map(str, matched))} of {r['versions']}")
         print(f"    {r['snippet']}")
+        if r["events"]:
+            print("    events: " + ", ".join(f"{e['kind']} {e['observed_at'][:10]}" for e in r["events"]))
     return 0
 
 
@@ -248,6 +261,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(f"  ↳ in {ancestor['id']} [{ancestor.get('status')}] {(ancestor.get('text') or '')[:100]!r}")
     print(f"{data['id']}  [{data['status']}] {data['kind']} by {data['author']} created {data['created_at']}")
     print(f"  first captured {data['first_captured_at']}, last seen {data['last_seen_at']}")
+    for hold in data["holds"]:
+        print(
+            f"  HELD for matter {hold['matter']} (hold {hold['hold']}, {hold['basis']}) since {hold['since']}"
+        )
     print(f"  {data['text']}")
     print("versions:")
     for v in data["versions"]:
@@ -379,7 +396,13 @@ def _install_secret_filter(token_envs: Sequence[str | None]) -> None:
 
 
 # Modules with a register(subparsers) function adding a group of commands.
-COMMAND_GROUPS: tuple[str, ...] = ()
+COMMAND_GROUPS: tuple[str, ...] = (
+    "hp_archive.commands.holds",
+    "hp_archive.commands.importer",
+    "hp_archive.commands.export",
+    "hp_archive.commands.retention",
+    "hp_archive.commands.disposal",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -412,9 +435,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="start of the capture window (ISO-8601, for schedulers)",
     )
     p.add_argument("--window-end", metavar="TIME", help="end of the capture window (default: now)")
-    add("reindex", cmd_reindex, "rebuild the derived index from the stored WARCs")
+    p = add("reindex", cmd_reindex, "rebuild the derived index from the stored WARCs")
+    p.add_argument(
+        "--workers", type=int, default=0, metavar="N", help="processes parsing WARCs (default: one per CPU)"
+    )
     add("sources", cmd_sources, "the platforms this build can capture")
-    p = add("search", cmd_search, "full-text search over every version of every item")
+    p = add("search", cmd_search, "search every version of every item (docs/query-language.md)")
     p.add_argument("query")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--offset", type=int, default=0)

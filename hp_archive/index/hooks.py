@@ -21,7 +21,11 @@ if TYPE_CHECKING:
 IndexHook = Callable[["Archive", Session, IngestStats], None]
 
 # Applied in this order after each file is ingested.
-INDEX_HOOKS: tuple[str, ...] = ()
+INDEX_HOOKS: tuple[str, ...] = (
+    "hp_archive.index.search:on_indexed",
+    "hp_archive.ediscovery.holds:on_indexed",
+    "hp_archive.retention.classify:on_indexed",
+)
 
 
 def run_index_hooks(archive: Archive, session: Session, stats: IngestStats) -> None:

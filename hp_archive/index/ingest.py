@@ -1,42 +1,97 @@
-"""Ingest of one stored WARC file into the index, in one transaction.
+"""Ingest of one stored WARC file into the index, in one transaction, streaming.
 
 Everything derived comes from the file itself: the warcinfo names the account, platform, series
-and run; response and revisit records are parsed by the platform's source; the closing capture
-report says which listings completed. A revisit's payload is read from the record it refers to.
-The same function serves the capture path and ``reindex``, so both build the same index.
+and run (or, for an imported file, the object key names account and series); response and revisit
+records are parsed by the platform's source; the closing capture report says which listings
+completed. A revisit's payload is read from the record it refers to. The same code serves the
+capture path and ``reindex`` — serially here, or with the parsing done in worker processes
+(:mod:`hp_archive.index.reindex`) — so both build the same index.
+
+Memory stays flat however large the file: units (records with their parsed items, see
+:mod:`hp_archive.index.extract`) are applied in chunks of :data:`CHUNK` records, and only small
+per-file maps survive a chunk (record id → row id and date, the uids each listing page showed,
+and the items whose listing scope or media record is settled when the file ends, because the
+capture report and media downloads come after the pages that name them).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
+import json
+import logging
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hp_archive.errors import WarcError
 from hp_archive.index import models as m
-from hp_archive.index.changes import (
-    Candidate,
-    KnownState,
-    ListingWindow,
-    missing_from_listing,
-    observe,
+from hp_archive.index.bulk import BulkWriter, from_stamp, stamp_from_db
+from hp_archive.index.changes import Candidate, KnownState, ListingWindow, missing_from_listing, observe
+from hp_archive.index.extract import (
+    IMPORT_PROFILE,
+    MEDIA_TYPES,
+    FileHeader,
+    Observed,
+    Parser,
+    Unit,
+    extract_units,
+    revisit_message,
+    uid_for,
 )
-from hp_archive.index.text import search_text
-from hp_archive.sources import source_class
-from hp_archive.sources.base import ArchivedResponse, ParsedItem, ParseResult, Source
-from hp_archive.sources.context import parse_safely
-from hp_archive.warc.http import HttpMessage
-from hp_archive.warc.reader import StoredRecord, iter_records, read_record_at
+from hp_archive.sources.base import ArchivedResponse
+from hp_archive.warc.http import split_http_message
+from hp_archive.warc.members import LAYOUT_MEMBERS, read_stored_record
 from hp_archive.warc.records import parse_warc_date
-from hp_archive.warc.runinfo import REPORT_URI_PREFIX, RunInfo, parse_report
+from hp_archive.warc.runinfo import RunInfo
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "CHUNK",
+    "IngestStats",
+    "RangeReader",
+    "ingest_file",
+    "ingest_units",
+    "is_indexed",
+    "iter_chunks",
+    "run_archived_counts",
+    "run_event_counts",
+    "uid_for",
+]
 
 RangeReader = Callable[[str, int, int], bytes]  # (object key, offset, length) -> bytes
+CHUNK = 2000
+CHUNK_ITEMS = 5000
+
+_RECORD_COLUMNS = (
+    "id", "file_id", "offset", "length", "record_id", "rec_type", "target_uri", "date", "content_type",
+    "http_status", "block_digest", "payload_digest", "payload_length", "refers_to", "parse_error",
+)  # fmt: skip
+_ITEM_COLUMNS = (
+    "id", "uid", "platform", "account_id", "native_id", "kind", "parent_uid", "root_uid", "author_id",
+    "author_name", "author_is_agency", "url", "series", "scope", "created_at", "first_seen_at",
+    "last_seen_at", "last_seen_run", "is_hidden", "is_deleted", "deleted_observed_at", "version_count",
+    "current_version_id", "media_record_id",
+)  # fmt: skip
+_ITEM_UPDATE = (
+    "kind", "parent_uid", "root_uid", "author_id", "author_name", "author_is_agency", "url",
+    "created_at", "last_seen_at", "last_seen_run", "is_hidden", "is_deleted", "deleted_observed_at",
+    "version_count", "current_version_id",
+)  # fmt: skip
+_VERSION_COLUMNS = (
+    "id", "item_id", "version_no", "content_digest", "text", "search_text", "normalized", "created_at",
+    "edited_at", "observed_at", "record_id",
+)  # fmt: skip
+_EVENT_COLUMNS = (
+    "id", "item_id", "kind", "observed_at", "occurred_at", "run_id", "record_id", "version_id", "details",
+)  # fmt: skip
 
 
 @dataclass
@@ -68,23 +123,9 @@ class IngestStats:
         self.uids |= other.uids
 
 
-@dataclass
-class _Observation:
-    record_index: int
-    date: datetime
-    item: ParsedItem
-
-
-@dataclass
-class _FileContent:
-    info: RunInfo
-    report: dict[str, Any]
-    records: list[dict[str, Any]]
-    observations: list[_Observation]
-    media_links: dict[str, int]  # media URL -> index of the record holding its bytes
-    media_refs: dict[str, str]  # media URL -> record id of the original (revisits)
-    first_date: datetime
-    last_date: datetime
+def is_indexed(session: Session, key: str) -> bool:
+    """Whether the object ``key`` is already in the index."""
+    return session.scalar(select(m.WarcFile.id).where(m.WarcFile.key == key)) is not None
 
 
 def ingest_file(
@@ -97,460 +138,570 @@ def ingest_file(
     read_range: RangeReader,
     indexed_at: datetime,
     run_status: str = "indexed",
+    open_object: Callable[[str], Any] | None = None,
 ) -> IngestStats:
     """Index the WARC at ``path`` (stored as ``key``); a no-op if the key is already indexed.
 
     The caller owns the transaction: commit after this returns, roll back if it raises.
+    ``open_object(key)`` (the store's ``open``) is needed only to read revisit originals held in
+    a whole-file-gzip WARC.
     """
-    if session.scalar(select(m.WarcFile.id).where(m.WarcFile.key == key)) is not None:
+    if is_indexed(session, key):
         return IngestStats(key=key, skipped=True)
-    content = _read_file(session, key, path, read_range)
-    info = content.info
-    source = source_class(info.platform)
-    stats = IngestStats(
+    return ingest_units(
+        session,
+        extract_units(path, key=key, sha256=sha256),
         key=key,
-        records=len(content.records),
-        account_id=info.account_id,
-        run_id=info.run_id,
-        series=info.series,
-    )
-
-    _ensure_account(session, info, content.first_date)
-    _upsert_run(session, info, content.report, run_status)
-    warc_file = m.WarcFile(
-        key=key,
-        filename=key.rsplit("/", 1)[-1],
-        account_id=info.account_id,
-        series=info.series,
-        run_id=info.run_id,
-        size=size,
         sha256=sha256,
-        record_count=len(content.records),
-        first_date=content.first_date,
-        last_date=content.last_date,
-        retain_until=None,
-        legal_hold=False,
+        size=size,
+        read_range=read_range,
         indexed_at=indexed_at,
-    )
-    session.add(warc_file)
-    session.flush()
-    for row in content.records:
-        row["file_id"] = warc_file.id
-    record_ids = list(
-        session.scalars(
-            insert(m.WarcRecord).returning(m.WarcRecord.id, sort_by_parameter_order=True),
-            content.records,
-        )
-    )
-    stats.unparsed = sum(1 for row in content.records if row.get("parse_error"))
-    _apply_observations(session, source, info, content, record_ids, stats)
-    _detect_deletions(session, info, content, record_ids, stats)
-    return stats
-
-
-def _read_file(session: Session, key: str, path: Path, read_range: RangeReader) -> _FileContent:
-    records: list[dict[str, Any]] = []
-    observations: list[_Observation] = []
-    media_links: dict[str, int] = {}
-    media_refs: dict[str, str] = {}
-    info: RunInfo | None = None
-    report: dict[str, Any] | None = None
-    source: type[Source] | None = None
-    local: dict[str, StoredRecord] = {}
-    dates: list[datetime] = []
-    with path.open("rb") as stream:
-        for record in iter_records(stream, check_digests=True):
-            rec_type = record.rec_type
-            date = record.date
-            dates.append(date)
-            row: dict[str, Any] = {
-                "offset": record.offset,
-                "length": record.length,
-                "record_id": record.record_id,
-                "rec_type": rec_type,
-                "target_uri": record.target_uri,
-                "date": date,
-                "content_type": record.content_type[:255] or None,
-                "http_status": None,
-                "block_digest": record.get("WARC-Block-Digest"),
-                "payload_digest": record.get("WARC-Payload-Digest"),
-                "payload_length": None,
-                "refers_to": record.get("WARC-Refers-To"),
-                "parse_error": None,
-            }
-            index = len(records)
-            records.append(row)
-            if index == 0:
-                if rec_type != "warcinfo":
-                    raise WarcError(f"{key}: first record is {rec_type}, not warcinfo")
-                info = RunInfo.from_fields(record.warc_fields(), where=key)
-                source = source_class(info.platform)
-                continue
-            if rec_type == "metadata" and (record.target_uri or "").startswith(REPORT_URI_PREFIX):
-                report = parse_report(record.block, where=key)
-                continue
-            if rec_type not in ("response", "revisit") or "msgtype=response" not in record.content_type:
-                continue
-            assert source is not None
-            message = record.http()
-            row["http_status"] = message.status or None
-            if rec_type == "response":
-                row["payload_length"] = len(record.block) - message.head_length
-                if message.content_type.startswith("image/") or message.content_type.startswith("video/"):
-                    media_links[record.target_uri or ""] = index
-                local[record.record_id] = record
-                body_message = message
-            else:
-                original = _original_message(session, key, record, local, read_range)
-                if original is None:
-                    row["parse_error"] = (
-                        f"revisit refers to {record.get('WARC-Refers-To')}, which is not archived"
-                    )
-                    continue
-                body_message = HttpMessage(
-                    first_line=message.first_line,
-                    headers=original.headers,
-                    head_length=original.head_length,
-                    raw_body=original.raw_body,
-                )
-                if body_message.content_type.startswith(("image/", "video/")):
-                    media_refs[record.target_uri or ""] = record.get("WARC-Refers-To") or ""
-            response = ArchivedResponse(
-                url=record.target_uri or "",
-                date=date,
-                message=body_message,
-                record_id=record.record_id,
-            )
-            parsed: ParseResult = parse_safely(source, response)
-            if parsed.unparsed:
-                row["parse_error"] = "; ".join(parsed.unparsed)[:2000]
-            observations.extend(_Observation(index, date, item) for item in parsed.items)
-            if rec_type == "response" and not message.content_type.startswith(("application/json", "text/")):
-                local.pop(record.record_id, None)  # keep only small parseable originals in memory
-    if info is None:
-        raise WarcError(f"{key}: empty WARC file")
-    if report is None:
-        raise WarcError(f"{key}: no closing capture report; the file is incomplete")
-    return _FileContent(
-        info=info,
-        report=report,
-        records=records,
-        observations=observations,
-        media_links=media_links,
-        media_refs=media_refs,
-        first_date=min(dates),
-        last_date=max(dates),
+        run_status=run_status,
+        open_object=open_object,
     )
 
 
-def _original_message(
+def ingest_units(
     session: Session,
+    units: Iterable[Unit],
+    *,
     key: str,
-    record: StoredRecord,
-    local: dict[str, StoredRecord],
+    sha256: str,
+    size: int,
     read_range: RangeReader,
-) -> HttpMessage | None:
-    """The HTTP message of the record a revisit refers to (same file or an earlier one)."""
-    refers_to = record.get("WARC-Refers-To")
-    if not refers_to:
-        return None
-    if refers_to in local:
-        return local[refers_to].http()
-    row = session.execute(
-        select(m.WarcFile.key, m.WarcRecord.offset, m.WarcRecord.length)
-        .join(m.WarcFile, m.WarcFile.id == m.WarcRecord.file_id)
-        .where(m.WarcRecord.record_id == refers_to)
-    ).first()
-    if row is None:
-        return None
-    original = read_record_at(read_range(row.key, row.offset, row.length))
-    if original.record_id != refers_to:
-        raise WarcError(
-            f"{key}: index points {refers_to} at {row.key}@{row.offset}, which holds another record"
-        )
-    return original.http()
+    indexed_at: datetime,
+    run_status: str = "indexed",
+    open_object: Callable[[str], Any] | None = None,
+) -> IngestStats:
+    """Apply a file's units (from :func:`~hp_archive.index.extract.extract_units`, here or in a
+    worker) to the index. The caller owns the transaction and has checked the key is new."""
+    stream = iter(units)
+    first = next(stream, None)
+    if first is None or first.header is None:
+        raise WarcError(f"{key}: empty WARC file")
+    writer = _FileWriter(session, first.header, key, sha256, size, read_range, indexed_at, run_status)
+    writer.open_object = open_object
+    for chunk in iter_chunks(itertools.chain([first], stream)):
+        writer.apply(chunk)
+    return writer.finish()
 
 
-def _ensure_account(session: Session, info: RunInfo, first_date: datetime) -> None:
-    account = session.get(m.Account, info.account_id)
-    if account is None:
-        session.add(
-            m.Account(
-                id=info.account_id,
-                platform=info.platform,
-                handle=info.handle,
-                first_seen_at=first_date,
-            )
+@dataclass(slots=True)
+class _State:
+    """An item as the ingest sees it (loaded from the index or created by this file)."""
+
+    id: int
+    uid: str
+    kind: str
+    parent_uid: str | None
+    root_uid: str | None
+    author_id: str | None
+    author_name: str | None
+    author_is_agency: bool
+    url: str | None
+    created_at: str | None  # stamps (hp_archive.index.bulk.stamp)
+    last_seen_at: str | None
+    last_seen_run: str
+    is_hidden: bool
+    is_deleted: bool
+    deleted_observed_at: str | None
+    version_count: int
+    current_version_id: int | None
+    digest: str | None
+    scope: str | None
+    new: bool = False
+    row: list[Any] | None = None  # the insert row of a new item
+
+
+class _FileWriter:
+    def __init__(
+        self,
+        session: Session,
+        header: FileHeader,
+        key: str,
+        sha256: str,
+        size: int,
+        read_range: RangeReader,
+        indexed_at: datetime,
+        run_status: str,
+    ) -> None:
+        self.session = session
+        self.header = header
+        self.info: RunInfo = header.info
+        self.key = key
+        self.read_range = read_range
+        self.open_object: Callable[[str], Any] | None = None
+        self.bulk = BulkWriter(session)
+        self.stats = IngestStats(
+            key=key, account_id=self.info.account_id, run_id=self.info.run_id, series=self.info.series
         )
+        self.parser: Parser | None = None
+        self.report: dict[str, Any] | None = None
+        self.first_date: datetime | None = None
+        self.last_date: datetime | None = None
+        self.count = 0
+        self.record_pk: dict[str, int] = {}  # record id -> warc_records.id
+        self.page_date: dict[str, datetime] = {}  # response/revisit record id -> date
+        self.seen_by_record: dict[str, set[str]] = {}
+        self.pending_scope: dict[str, str | list[str]] = {}  # uid -> record id(s): scope settled at the end
+        self.pending_media: dict[str, list[str]] = {}  # uid -> media URLs in order
+        self.media_links: dict[str, int] = {}  # URL -> record pk holding its bytes
+        self.media_refs: dict[str, str] = {}  # URL -> original record id (revisits)
+        self._version_pool: list[int] = []
+        self._ensure_account()
+        self._upsert_run({}, run_status, create=True)
+        warc_file = m.WarcFile(
+            key=key,
+            filename=key.rsplit("/", 1)[-1],
+            account_id=self.info.account_id,
+            series=self.info.series,
+            run_id=self.info.run_id,
+            size=size,
+            sha256=sha256,
+            record_count=0,
+            first_date=self.info.started_at,
+            last_date=self.info.started_at,
+            retain_until=None,
+            legal_hold=False,
+            indexed_at=indexed_at,
+        )
+        session.add(warc_file)
         session.flush()
+        self.warc_file = warc_file
+        self.run_status = run_status
 
+    # -- file-level rows -----------------------------------------------------------------------------
 
-def _upsert_run(session: Session, info: RunInfo, report: dict[str, Any], status: str) -> None:
-    run = session.get(m.CaptureRun, info.run_id)
-    finished = report.get("finished_at")
-    if run is None:
-        run = m.CaptureRun(
-            id=info.run_id,
-            account_id=info.account_id,
-            platform=info.platform,
-            window_start=info.window_start,
-            window_end=info.window_end,
-            started_at=info.started_at,
-            finished_at=datetime.fromisoformat(finished) if finished else None,
-            status=status,
-            outcome=report.get("outcome"),
-            files=[],
-            report=_run_report(report),
-            source_state=report.get("source_state") or {},
-            error=report.get("error"),
+    def _ensure_account(self) -> None:
+        if self.session.get(m.Account, self.info.account_id) is None:
+            self.session.add(
+                m.Account(
+                    id=self.info.account_id,
+                    platform=self.info.platform,
+                    handle=self.info.handle,
+                    first_seen_at=self.info.started_at,
+                )
+            )
+            self.session.flush()
+
+    def _upsert_run(self, report: dict[str, Any], status: str, *, create: bool) -> None:
+        info = self.info
+        run = self.session.get(m.CaptureRun, info.run_id)
+        finished = report.get("finished_at")
+        if run is None:
+            run = m.CaptureRun(
+                id=info.run_id,
+                account_id=info.account_id,
+                platform=info.platform,
+                window_start=info.window_start,
+                window_end=info.window_end,
+                started_at=info.started_at,
+                finished_at=datetime.fromisoformat(finished) if finished else None,
+                status=status,
+                outcome=report.get("outcome"),
+                files=[],
+                report=_run_report(report),
+                source_state=report.get("source_state") or {},
+                error=report.get("error"),
+            )
+            self.session.add(run)
+        elif not create:
+            run.outcome = report.get("outcome")
+            run.report = _run_report(report)
+            run.source_state = report.get("source_state") or {}
+            run.error = report.get("error")
+            if finished:
+                run.finished_at = datetime.fromisoformat(finished)
+            if self.header.foreign:
+                run.window_end = info.window_end
+                run.finished_at = self.last_date
+        self.session.flush()
+
+    # -- chunks --------------------------------------------------------------------------------------
+
+    def apply(self, units: list[Unit]) -> None:
+        if not units:
+            return
+        self._write_records(units)
+        for unit in units:
+            if unit.revisit_of is not None:
+                self._parse_cross_file_revisit(unit)
+        self._apply_items(units)
+
+    def _write_records(self, units: list[Unit]) -> None:
+        bulk = self.bulk
+        ids = bulk.reserve("warc_records", len(units))
+        rows = []
+        file_id = self.warc_file.id
+        for pk, unit in zip(ids, units, strict=True):
+            row = unit.row
+            date: datetime = row["date"]
+            self.first_date = date if self.first_date is None else min(self.first_date, date)
+            self.last_date = date if self.last_date is None else max(self.last_date, date)
+            self.count += 1
+            rid = row["record_id"]
+            self.record_pk[rid] = pk
+            if row["rec_type"] in ("response", "revisit"):
+                self.page_date[rid] = date
+            if unit.report is not None:
+                self.report = unit.report
+            if unit.media_uri is not None:
+                self.media_links[unit.media_uri] = pk
+            if unit.media_ref is not None:
+                self.media_refs[unit.media_ref[0]] = unit.media_ref[1]
+            if row["parse_error"]:
+                self.stats.unparsed += 1
+            rows.append(
+                (pk, file_id, row["offset"], row["length"], rid, row["rec_type"], row["target_uri"],
+                 row["stamp"], row["content_type"], row["http_status"], row["block_digest"],
+                 row["payload_digest"], row["payload_length"], row["refers_to"], row["parse_error"])
+            )  # fmt: skip
+        bulk.insert("warc_records", _RECORD_COLUMNS, rows)
+
+    def _parse_cross_file_revisit(self, unit: Unit) -> None:
+        """A revisit whose original is in an earlier file: read it back through the index."""
+        row = unit.row
+        refers_to = unit.revisit_of or ""
+        unit.revisit_of = None
+        found = self.bulk.select(
+            'SELECT f.key, r."offset", r.length, r.id FROM warc_records r JOIN warc_files f '
+            "ON f.id = r.file_id WHERE r.record_id = ?",
+            (refers_to,),
         )
-        session.add(run)
-    else:
-        run.outcome = report.get("outcome")
-        run.report = _run_report(report)
-        run.source_state = report.get("source_state") or {}
-        run.error = report.get("error")
-        if finished:
-            run.finished_at = datetime.fromisoformat(finished)
-    session.flush()
+        if not found:
+            row["parse_error"] = f"revisit refers to {refers_to}, which is not archived"
+            self.bulk.update(
+                "warc_records", ("parse_error",), [(row["parse_error"], self.record_pk[row["record_id"]])]
+            )
+            self.stats.unparsed += 1
+            return
+        key, offset, length, _ = found[0]
+        layout = self._layout_of(key)
+        original = read_stored_record(
+            layout,
+            offset,
+            length,
+            read_range=lambda o, n: self.read_range(key, o, n),
+            open_stream=lambda: self._open(key),
+        )
+        if original.record_id != refers_to:
+            raise WarcError(
+                f"{self.key}: index points {refers_to} at {key}@{offset}, which holds another record"
+            )
+        head = split_http_message(unit.revisit_head or b"")
+        message = revisit_message(head, original.http())
+        if message.content_type.startswith(MEDIA_TYPES):
+            self.media_refs[row["target_uri"] or ""] = refers_to
+        response = ArchivedResponse(
+            url=row["target_uri"] or "", date=row["date"], message=message, record_id=row["record_id"]
+        )
+        if self.parser is None:
+            self.parser = Parser(self.header)
+        unit.items, error = self.parser.parse(response)
+        if error:
+            row["parse_error"] = error
+            self.bulk.update("warc_records", ("parse_error",), [(error, self.record_pk[row["record_id"]])])
+            self.stats.unparsed += 1
+
+    def _layout_of(self, key: str) -> str:
+        if key == self.key:
+            return self.header.layout
+        found = self.bulk.select("SELECT layout FROM warc_files WHERE key = ?", (key,))
+        return str(found[0][0]) if found and found[0][0] else LAYOUT_MEMBERS
+
+    def _open(self, key: str) -> Any:
+        if self.open_object is None:
+            raise WarcError(f"{key} is a whole-file gzip WARC and no object reader was given")
+        return self.open_object(key)
+
+    # -- items ---------------------------------------------------------------------------------------
+
+    def _load_states(self, uids: set[str]) -> dict[str, _State]:
+        states: dict[str, _State] = {}
+        pending = sorted(uids)
+        for start in range(0, len(pending), 500):
+            chunk = pending[start : start + 500]
+            rows = self.bulk.select(
+                "SELECT i.id, i.uid, i.kind, i.parent_uid, i.root_uid, i.author_id, i.author_name, "
+                "i.author_is_agency, i.url, i.created_at, i.last_seen_at, i.last_seen_run, i.is_hidden, "
+                "i.is_deleted, i.deleted_observed_at, i.version_count, i.current_version_id, "
+                "v.content_digest, i.scope FROM items i LEFT JOIN item_versions v "
+                f"ON v.id = i.current_version_id WHERE i.uid IN ({self.bulk.placeholders(len(chunk))})",
+                chunk,
+            )
+            for r in rows:
+                states[r[1]] = _State(
+                    id=r[0], uid=r[1], kind=r[2], parent_uid=r[3], root_uid=r[4], author_id=r[5],
+                    author_name=r[6], author_is_agency=bool(r[7]), url=r[8],
+                    created_at=stamp_from_db(r[9]), last_seen_at=stamp_from_db(r[10]), last_seen_run=r[11],
+                    is_hidden=bool(r[12]), is_deleted=bool(r[13]), deleted_observed_at=stamp_from_db(r[14]),
+                    version_count=r[15] or 0, current_version_id=r[16], digest=r[17], scope=r[18],
+                )  # fmt: skip
+        return states
+
+    def _apply_items(self, units: list[Unit]) -> None:
+        uids = {obs.uid for unit in units for obs in unit.items}
+        if not uids:
+            return
+        states = self._load_states(uids)
+        new_count = sum(1 for uid in uids if uid not in states)
+        item_ids = iter(self.bulk.reserve("items", new_count))
+        versions: list[tuple[Any, ...]] = []
+        events: list[list[Any]] = []
+        touched: dict[str, _State] = {}
+        info, stats = self.info, self.stats
+        for unit in units:
+            if not unit.items:
+                continue
+            rid = unit.row["record_id"]
+            record_pk = self.record_pk[rid]
+            date: str = unit.row["stamp"]
+            seen = self.seen_by_record.setdefault(rid, set()) if rid in self.page_date else None
+            for obs in unit.items:
+                uid = obs.uid
+                state = states.get(uid)
+                known = None if state is None else KnownState(state.digest, state.is_hidden, state.is_deleted)
+                decision = observe(known, content_digest=obs.digest, hidden=obs.hidden)
+                stats.items_seen += 1
+                stats.items_by_kind[obs.kind] += 1
+                stats.uids.add(uid)
+                if seen is not None:
+                    seen.add(uid)
+                if state is None:
+                    state = _State(
+                        id=next(item_ids), uid=uid, kind=obs.kind, parent_uid=None, root_uid=None,
+                        author_id=None, author_name=None, author_is_agency=obs.author_is_agency, url=None,
+                        created_at=None, last_seen_at=date, last_seen_run=info.run_id, is_hidden=False,
+                        is_deleted=False, deleted_observed_at=None, version_count=0,
+                        current_version_id=None, digest=None, scope=None, new=True,
+                        row=[obs.platform, info.account_id, obs.native_id, info.series, date],
+                    )  # fmt: skip
+                    states[uid] = state
+                    stats.new_items += 1
+                touched[uid] = state
+                self._refresh(state, obs, date)
+                if state.scope is None:
+                    known_rids = self.pending_scope.get(uid)
+                    if known_rids is None:
+                        self.pending_scope[uid] = rid  # most items: one record
+                    elif isinstance(known_rids, str):
+                        if known_rids != rid:
+                            self.pending_scope[uid] = [known_rids, rid]
+                    else:
+                        known_rids.append(rid)
+                version_pk = None
+                if decision.new_version:
+                    state.version_count += 1
+                    version_pk = self._next_version_id()
+                    versions.append(
+                        (version_pk, state.id, state.version_count, obs.digest, obs.text, obs.search_text,
+                         obs.normalized, obs.created_at, obs.edited_at, date,
+                         record_pk)
+                    )  # fmt: skip
+                    state.current_version_id = version_pk
+                    state.digest = obs.digest
+                    stats.new_versions += 1
+                for kind in decision.events:
+                    occurred = (
+                        obs.created_at if kind == "created" else obs.edited_at if kind == "edited" else None
+                    )
+                    events.append([state.id, kind, date, occurred, info.run_id, record_pk, version_pk, "{}"])
+                    stats.events[kind] += 1
+                if "hidden" in decision.events:
+                    state.is_hidden = True
+                elif "unhidden" in decision.events:
+                    state.is_hidden = False
+                if state.is_deleted:
+                    state.is_deleted = False
+                    state.deleted_observed_at = None
+                if obs.media_url:
+                    self.pending_media.setdefault(uid, []).append(obs.media_url)
+        self._flush(touched, versions, events)
+
+    def _next_version_id(self) -> int:
+        if not self._version_pool:
+            self._version_pool = self.bulk.reserve("item_versions", CHUNK)[::-1]
+        return self._version_pool.pop()
+
+    def _refresh(self, state: _State, obs: Observed, date: str) -> None:
+        state.kind = obs.kind
+        state.parent_uid = obs.parent_uid
+        state.root_uid = obs.root_uid
+        state.author_id = obs.author_id
+        state.author_name = obs.author_name
+        state.author_is_agency = obs.author_is_agency
+        state.url = obs.url
+        state.created_at = obs.created_at or state.created_at
+        state.last_seen_at = max(state.last_seen_at, date) if state.last_seen_at else date
+        state.last_seen_run = self.info.run_id
+
+    def _flush(
+        self, touched: dict[str, _State], versions: list[tuple[Any, ...]], events: list[list[Any]]
+    ) -> None:
+        bulk = self.bulk
+        inserts, updates = [], []
+        for s in touched.values():
+            if s.new:
+                assert s.row is not None
+                platform, account, native_id, series, first_seen = s.row
+                inserts.append(
+                    (s.id, s.uid, platform, account, native_id, s.kind, s.parent_uid, s.root_uid, s.author_id,
+                     s.author_name, s.author_is_agency, s.url, series, None, s.created_at,
+                     first_seen, s.last_seen_at, s.last_seen_run, s.is_hidden, s.is_deleted,
+                     s.deleted_observed_at, s.version_count, s.current_version_id, None)
+                )  # fmt: skip
+            else:
+                updates.append(
+                    (s.kind, s.parent_uid, s.root_uid, s.author_id, s.author_name, s.author_is_agency, s.url,
+                     s.created_at, s.last_seen_at, s.last_seen_run, s.is_hidden,
+                     s.is_deleted, s.deleted_observed_at, s.version_count, s.current_version_id,
+                     s.id)
+                )  # fmt: skip
+        bulk.insert("items", _ITEM_COLUMNS, inserts)
+        bulk.insert("item_versions", _VERSION_COLUMNS, versions, json=("normalized",))
+        bulk.update("items", _ITEM_UPDATE, updates)
+        event_ids = bulk.reserve("change_events", len(events))
+        bulk.insert(
+            "change_events", _EVENT_COLUMNS, [(pk, *row) for pk, row in zip(event_ids, events, strict=True)],
+            json=("details",),
+        )  # fmt: skip
+
+    # -- the end of the file -------------------------------------------------------------------------
+
+    def finish(self) -> IngestStats:
+        header, info = self.header, self.info
+        if header.foreign:
+            report = self._import_report()
+            if self.last_date is not None:
+                self.info = info = dataclasses.replace(info, window_end=self.last_date)
+        elif self.report is None:
+            raise WarcError(f"{self.key}: no closing capture report; the file is incomplete")
+        else:
+            report = self.report
+        self._settle_scopes(report)
+        self._settle_media()
+        self._detect_deletions(report)
+        self.warc_file.record_count = self.count
+        self.warc_file.first_date = self.first_date or info.started_at
+        self.warc_file.last_date = self.last_date or info.started_at
+        self.warc_file.layout = header.layout
+        self._upsert_run(report, self.run_status, create=False)
+        self.stats.records = self.count
+        return self.stats
+
+    def _import_report(self) -> dict[str, Any]:
+        return {
+            "profile": IMPORT_PROFILE,
+            "run_id": self.info.run_id,
+            "account": self.info.account_id,
+            "outcome": "complete",
+            "error": None,
+            "finished_at": None,
+            "software": self.header.software,
+            "layout": self.header.layout,
+            "records": self.count,
+        }
+
+    def _settle_scopes(self, report: dict[str, Any]) -> None:
+        scope_of_record: dict[str, str] = {}
+        for listing in report.get("listings", []):
+            for page in listing.get("pages", []):
+                scope_of_record.setdefault(page, listing["scope"])
+        rows = []
+        for uid, records in self.pending_scope.items():
+            rids = (records,) if isinstance(records, str) else records
+            scope = next((scope_of_record[r] for r in rids if r in scope_of_record), None)
+            if scope is not None:
+                rows.append((scope, uid))
+        if rows:
+            sql = f"UPDATE items SET scope = {self.bulk.mark} WHERE uid = {self.bulk.mark} AND scope IS NULL"
+            self.bulk.conn.exec_driver_sql(sql, rows)
+        self.pending_scope.clear()
+
+    def _settle_media(self) -> None:
+        rows = []
+        originals: dict[str, int | None] = {}
+        for uid, urls in self.pending_media.items():
+            for url in reversed(urls):
+                pk = self.media_links.get(url)
+                if pk is None and url in self.media_refs:
+                    ref = self.media_refs[url]
+                    if ref and ref not in originals:
+                        found = self.bulk.select("SELECT id FROM warc_records WHERE record_id = ?", (ref,))
+                        originals[ref] = found[0][0] if found else None
+                    pk = originals.get(ref) if ref else None
+                if pk is not None:
+                    rows.append((pk, uid))
+                    break
+        if rows:
+            sql = f"UPDATE items SET media_record_id = {self.bulk.mark} WHERE uid = {self.bulk.mark}"
+            self.bulk.conn.exec_driver_sql(sql, rows)
+        self.pending_media.clear()
+
+    def _detect_deletions(self, report: dict[str, Any]) -> None:
+        info, bulk = self.info, self.bulk
+        events: list[tuple[Any, ...]] = []
+        for listing in report.get("listings", []):
+            if not listing.get("complete") or listing.get("series") != info.series:
+                continue
+            pages = [p for p in listing.get("pages", []) if p in self.record_pk]
+            if len(pages) != len(listing.get("pages", [])):
+                continue  # a page of this listing is not in this file: do not judge
+            seen: set[str] = set()
+            for page in pages:
+                seen |= self.seen_by_record.get(page, set())
+            window = ListingWindow(
+                scope=listing["scope"],
+                since=_parse_dt(listing.get("since")),
+                until=_parse_dt(listing.get("until")),
+            )
+            # by scope alone: without statistics SQLite would pick the account index and read
+            # every item of the account for each listing
+            rows = [
+                (pk, uid, created, last)
+                for pk, uid, created, last, account, deleted in bulk.select(
+                    "SELECT id, uid, created_at, last_seen_at, account_id, is_deleted FROM items "
+                    "WHERE scope = ?",
+                    (window.scope,),
+                )
+                if account == info.account_id and not deleted
+            ]
+            by_uid = {uid: (pk, from_stamp(stamp_from_db(last))) for pk, uid, _, last in rows}
+            candidates = (Candidate(uid, from_stamp(stamp_from_db(c))) for _, uid, c, _ in rows)
+            gone = missing_from_listing(window, candidates, seen)
+            if not gone:
+                continue
+            last_page = pages[-1] if pages else None
+            observed_at = self.page_date[last_page] if last_page else self.last_date
+            record_pk = self.record_pk[last_page] if last_page else None
+            updates = []
+            for uid in gone:
+                pk, last_seen = by_uid[uid]
+                updates.append((True, bulk.dt(observed_at), pk))
+                details = {
+                    "last_seen_at": last_seen.isoformat() if last_seen else None,
+                    "scope": window.scope,
+                }
+                events.append(
+                    (pk, "deleted-observed", bulk.dt(observed_at), None, info.run_id, record_pk, None,
+                     _json(details))
+                )  # fmt: skip
+                self.stats.events["deleted-observed"] += 1
+            bulk.update("items", ("is_deleted", "deleted_observed_at"), updates)
+        ids = bulk.reserve("change_events", len(events))
+        bulk.insert(
+            "change_events", _EVENT_COLUMNS, [(pk, *row) for pk, row in zip(ids, events, strict=True)],
+            json=("details",),
+        )  # fmt: skip
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value)
 
 
 def _run_report(report: dict[str, Any]) -> dict[str, Any]:
     """The run-level part of a file's report (listings are per file and stay in the WARC)."""
     return {k: v for k, v in report.items() if k not in ("listings",)}
-
-
-def _load_items(session: Session, uids: Iterable[str]) -> dict[str, m.Item]:
-    found: dict[str, m.Item] = {}
-    pending = sorted(set(uids))
-    for start in range(0, len(pending), 500):
-        chunk = pending[start : start + 500]
-        for item in session.scalars(select(m.Item).where(m.Item.uid.in_(chunk))):
-            found[item.uid] = item
-    return found
-
-
-def _apply_observations(
-    session: Session,
-    source: type[Source],
-    info: RunInfo,
-    content: _FileContent,
-    record_ids: list[int],
-    stats: IngestStats,
-) -> None:
-    scope_of_record: dict[str, str] = {}
-    for listing in content.report.get("listings", []):
-        for page in listing.get("pages", []):
-            scope_of_record.setdefault(page, listing["scope"])
-    record_id_of_index = [row["record_id"] for row in content.records]
-    items = _load_items(session, (uid_for(source.platform, o.item.native_id) for o in content.observations))
-    current_digest: dict[int, str] = {}
-    for item_row in items.values():
-        if item_row.current_version_id is not None:
-            version = session.get(m.ItemVersion, item_row.current_version_id)
-            if version is not None:
-                current_digest[item_row.id] = version.content_digest
-    for obs in content.observations:
-        parsed = obs.item
-        uid = uid_for(source.platform, parsed.native_id)
-        record_pk = record_ids[obs.record_index]
-        scope = scope_of_record.get(record_id_of_index[obs.record_index])
-        digest = parsed.content_digest
-        row = items.get(uid)
-        known = None
-        if row is not None:
-            known = KnownState(current_digest.get(row.id), row.is_hidden, row.is_deleted)
-        decision = observe(known, content_digest=digest, hidden=parsed.hidden)
-        stats.items_seen += 1
-        stats.items_by_kind[parsed.kind] += 1
-        stats.uids.add(uid)
-        if row is None:
-            row = m.Item(
-                uid=uid,
-                platform=source.platform,
-                account_id=info.account_id,
-                native_id=parsed.native_id,
-                kind=parsed.kind,
-                series=info.series,
-                scope=scope,
-                first_seen_at=obs.date,
-                last_seen_at=obs.date,
-                last_seen_run=info.run_id,
-                is_hidden=False,
-                is_deleted=False,
-                version_count=0,
-                author_is_agency=parsed.author_is_agency,
-            )
-            session.add(row)
-            items[uid] = row
-            stats.new_items += 1
-        _refresh_item(row, parsed, source.platform, obs.date, info.run_id, scope)
-        version_pk: int | None = None
-        if decision.new_version:
-            row.version_count = (row.version_count or 0) + 1
-            session.flush()  # the item needs its id before its version
-            version = m.ItemVersion(
-                item_id=row.id,
-                version_no=row.version_count,
-                content_digest=digest,
-                text=parsed.text,
-                search_text=search_text(" ".join(filter(None, [parsed.text, parsed.author_name]))),
-                normalized=_normalized(parsed),
-                created_at=parsed.created_at,
-                edited_at=parsed.edited_at,
-                observed_at=obs.date,
-                record_id=record_pk,
-            )
-            session.add(version)
-            session.flush()
-            version_pk = version.id
-            row.current_version_id = version.id
-            current_digest[row.id] = digest
-            stats.new_versions += 1
-        for kind in decision.events:
-            occurred = None
-            if kind == "created":
-                occurred = parsed.created_at
-            elif kind == "edited":
-                occurred = parsed.edited_at
-            session.add(
-                m.ChangeEvent(
-                    item_id=row.id,
-                    kind=kind,
-                    observed_at=obs.date,
-                    occurred_at=occurred,
-                    run_id=info.run_id,
-                    record_id=record_pk,
-                    version_id=version_pk,
-                    details={},
-                )
-            )
-            stats.events[kind] += 1
-        if "hidden" in decision.events:
-            row.is_hidden = True
-        elif "unhidden" in decision.events:
-            row.is_hidden = False
-        if row.is_deleted:
-            row.is_deleted = False
-            row.deleted_observed_at = None
-        if parsed.media_url:
-            _link_media(session, row, parsed.media_url, content, record_ids)
-    session.flush()
-
-
-def _refresh_item(
-    row: m.Item, parsed: ParsedItem, platform: str, date: datetime, run_id: str, scope: str | None
-) -> None:
-    row.kind = parsed.kind
-    row.parent_uid = uid_for(platform, parsed.parent_native_id) if parsed.parent_native_id else None
-    row.root_uid = uid_for(platform, parsed.root_native_id) if parsed.root_native_id else None
-    row.author_id = parsed.author_id
-    row.author_name = parsed.author_name
-    row.author_is_agency = parsed.author_is_agency
-    row.url = parsed.url
-    row.created_at = parsed.created_at or row.created_at
-    row.last_seen_at = max(row.last_seen_at, date) if row.last_seen_at else date
-    row.last_seen_run = run_id
-    if row.scope is None and scope is not None:
-        row.scope = scope
-
-
-def _link_media(
-    session: Session, row: m.Item, url: str, content: _FileContent, record_ids: list[int]
-) -> None:
-    index = content.media_links.get(url)
-    if index is not None:
-        row.media_record_id = record_ids[index]
-        return
-    refers_to = content.media_refs.get(url)
-    if refers_to:
-        original = session.scalar(select(m.WarcRecord.id).where(m.WarcRecord.record_id == refers_to))
-        if original is not None:
-            row.media_record_id = original
-
-
-def _normalized(parsed: ParsedItem) -> dict[str, Any]:
-    return {
-        "native_id": parsed.native_id,
-        "kind": parsed.kind,
-        "content": dict(parsed.content),
-        "extra": dict(parsed.extra),
-        "parent": parsed.parent_native_id,
-        "root": parsed.root_native_id,
-        "author": {
-            "id": parsed.author_id,
-            "name": parsed.author_name,
-            "agency": parsed.author_is_agency,
-        },
-        "created_at": parsed.created_at.isoformat() if parsed.created_at else None,
-        "edited_at": parsed.edited_at.isoformat() if parsed.edited_at else None,
-        "hidden": parsed.hidden,
-        "url": parsed.url,
-        "media_url": parsed.media_url,
-    }
-
-
-def _detect_deletions(
-    session: Session,
-    info: RunInfo,
-    content: _FileContent,
-    record_ids: list[int],
-    stats: IngestStats,
-) -> None:
-    record_index = {row["record_id"]: i for i, row in enumerate(content.records)}
-    seen_by_record: dict[str, set[str]] = {}
-    platform = info.platform
-    for obs in content.observations:
-        rid = content.records[obs.record_index]["record_id"]
-        seen_by_record.setdefault(rid, set()).add(uid_for(platform, obs.item.native_id))
-    for listing in content.report.get("listings", []):
-        if not listing.get("complete") or listing.get("series") != info.series:
-            continue
-        pages = [p for p in listing.get("pages", []) if p in record_index]
-        if len(pages) != len(listing.get("pages", [])):
-            continue  # a page of this listing is not in this file: do not judge
-        seen: set[str] = set()
-        for page in pages:
-            seen |= seen_by_record.get(page, set())
-        window = ListingWindow(
-            scope=listing["scope"],
-            since=_parse_dt(listing.get("since")),
-            until=_parse_dt(listing.get("until")),
-        )
-        rows = list(
-            session.scalars(
-                select(m.Item).where(
-                    m.Item.scope == window.scope,
-                    m.Item.account_id == info.account_id,
-                    m.Item.is_deleted.is_(False),
-                )
-            )
-        )
-        by_uid = {row.uid: row for row in rows}
-        gone = missing_from_listing(window, (Candidate(r.uid, r.created_at) for r in rows), seen)
-        if not gone:
-            continue
-        last_page = pages[-1] if pages else None
-        observed_at = content.records[record_index[last_page]]["date"] if last_page else content.last_date
-        record_pk = record_ids[record_index[last_page]] if last_page else None
-        for uid in gone:
-            row = by_uid[uid]
-            row.is_deleted = True
-            row.deleted_observed_at = observed_at
-            session.add(
-                m.ChangeEvent(
-                    item_id=row.id,
-                    kind="deleted-observed",
-                    observed_at=observed_at,
-                    occurred_at=None,
-                    run_id=info.run_id,
-                    record_id=record_pk,
-                    version_id=None,
-                    details={"last_seen_at": row.last_seen_at.isoformat(), "scope": window.scope},
-                )
-            )
-            stats.events["deleted-observed"] += 1
-    session.flush()
 
 
 def _parse_dt(value: str | None) -> datetime | None:
@@ -569,6 +720,17 @@ def run_event_counts(session: Session, run_id: str) -> dict[str, int]:
     return dict(sorted(Counter(kind for (kind,) in rows).items()))
 
 
-def uid_for(platform: str, native_id: str) -> str:
-    """The stable public id of an item: ``<platform>:<native id>``."""
-    return f"{platform}:{native_id}"
+def iter_chunks(units: Iterable[Unit], size: int = CHUNK, items: int = CHUNK_ITEMS) -> Iterator[list[Unit]]:
+    """Units grouped in lists of at most ``size`` units or about ``items`` parsed items (a page of
+    100 comments is one unit), the amount the writer applies and a worker sends at a time."""
+    chunk: list[Unit] = []
+    count = 0
+    for unit in units:
+        chunk.append(unit)
+        count += len(unit.items)
+        if len(chunk) >= size or count >= items:
+            yield chunk
+            chunk = []
+            count = 0
+    if chunk:
+        yield chunk

@@ -10,7 +10,7 @@ Times are stored as naive UTC and handed back as aware UTC by :class:`UTCDateTim
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -117,6 +117,8 @@ class WarcFile(Base):
     retain_until: Mapped[datetime | None]
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
     indexed_at: Mapped[datetime]
+    # gzip-members | plain | gzip-file (records of a gzip-file are read by inflating from the start)
+    layout: Mapped[str] = mapped_column(String(16), default="gzip-members", server_default="gzip-members")
 
 
 class WarcRecord(Base):
@@ -158,6 +160,8 @@ class Item(Base):
     root_uid: Mapped[str | None] = mapped_column(String(600), index=True)
     author_id: Mapped[str | None] = mapped_column(String(255))
     author_name: Mapped[str | None] = mapped_column(String(512))
+    # the author name normalized like search_text, for author: queries (filled by an index hook)
+    author_key: Mapped[str | None] = mapped_column(String(512), index=True)
     author_is_agency: Mapped[bool] = mapped_column(Boolean, default=False)
     url: Mapped[str | None] = mapped_column(Text)
     series: Mapped[str] = mapped_column(String(64), index=True)
@@ -255,6 +259,8 @@ class Hold(Base):
     released_at: Mapped[datetime | None]
     released_by: Mapped[str | None] = mapped_column(String(255))
     release_reason: Mapped[str | None] = mapped_column(Text)
+    # the time zone the query's dates were read in when the hold was placed (migration 0005)
+    timezone: Mapped[str | None] = mapped_column(String(64))
 
 
 class HoldItem(Base):
@@ -265,3 +271,168 @@ class HoldItem(Base):
     hold_id: Mapped[int] = mapped_column(ForeignKey("holds.id", ondelete="CASCADE"), primary_key=True)
     item_uid: Mapped[str] = mapped_column(String(600), primary_key=True, index=True)
     added_at: Mapped[datetime]
+    # why the hold covers it: item (named), query (matched), thread (an ancestor of one), media
+    basis: Mapped[str] = mapped_column(String(16), default="query")
+
+
+class Production(Base):
+    """A numbered e-discovery production of a matter (authoritative: never rebuilt by reindex).
+
+    Bates numbers continue across the productions that share a prefix; ``audit_seq`` is the audit
+    entry the production's signed chain-of-custody record names.
+    """
+
+    __tablename__ = "productions"
+    __table_args__ = (UniqueConstraint("bates_prefix", "bates_first"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    matter_id: Mapped[str] = mapped_column(ForeignKey("matters.id"), index=True)
+    query: Mapped[str | None] = mapped_column(Text)
+    formats: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    bates_prefix: Mapped[str] = mapped_column(String(32))
+    bates_width: Mapped[int] = mapped_column(Integer)
+    bates_first: Mapped[int] = mapped_column(BigInteger)
+    bates_last: Mapped[int] = mapped_column(BigInteger)
+    documents: Mapped[int] = mapped_column(Integer)
+    pages: Mapped[int] = mapped_column(Integer)
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(255))
+    audit_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+# -- retention and disposal (authoritative: never rebuilt by reindex; see hp_archive.retention) ----
+
+
+class RetentionClass(Base):
+    """The schedule item a record (an item, by its stable uid) is classified under.
+
+    ``source`` is ``rule`` (re-applied at every index time) or ``manual`` (the records officer's
+    reclassification, which rules never override).
+    """
+
+    __tablename__ = "retention_classes"
+
+    uid: Mapped[str] = mapped_column(String(600), primary_key=True)
+    item_number: Mapped[str] = mapped_column(String(64), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    rule: Mapped[str | None] = mapped_column(String(128))
+    event_key: Mapped[str | None] = mapped_column(String(255), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    schedule_digest: Mapped[str] = mapped_column(String(64))
+    classified_at: Mapped[datetime]
+    classified_by: Mapped[str] = mapped_column(String(255))
+
+
+class RetentionEvent(Base):
+    """An event that starts event-based retention (e.g. ``case-closed`` for key ``2026-0142``)."""
+
+    __tablename__ = "retention_events"
+    __table_args__ = (UniqueConstraint("name", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(255))
+    occurred_on: Mapped[date]
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[datetime]
+    recorded_by: Mapped[str] = mapped_column(String(255))
+
+
+class DisposalCertificate(Base):
+    """A Local Records Disposal Certificate and what became of it (proposed ... verified)."""
+
+    __tablename__ = "disposal_certificates"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    as_of: Mapped[date]
+    series_filter: Mapped[str | None] = mapped_column(String(64))
+    schedule: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    waiting_days: Mapped[int] = mapped_column(Integer)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    proposed_at: Mapped[datetime]
+    proposed_by: Mapped[str] = mapped_column(String(255))
+    submitted_on: Mapped[date | None]
+    submitted_at: Mapped[datetime | None]
+    submitted_by: Mapped[str | None] = mapped_column(String(255))
+    approval_reference: Mapped[str | None] = mapped_column(String(255))
+    approved_on: Mapped[date | None]
+    approver: Mapped[str | None] = mapped_column(String(255))
+    approval_recorded_at: Mapped[datetime | None]
+    approval_recorded_by: Mapped[str | None] = mapped_column(String(255))
+    executed_at: Mapped[datetime | None]
+    executed_by: Mapped[str | None] = mapped_column(String(255))
+    verified_at: Mapped[datetime | None]
+    verified_by: Mapped[str | None] = mapped_column(String(255))
+    execution: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    documents: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class CertificateRecord(Base):
+    """One record listed on a certificate, and its fate (listed/removed/destroyed/retained/skipped)."""
+
+    __tablename__ = "certificate_records"
+
+    certificate_id: Mapped[str] = mapped_column(ForeignKey("disposal_certificates.id"), primary_key=True)
+    uid: Mapped[str] = mapped_column(String(600), primary_key=True, index=True)
+    item_number: Mapped[str] = mapped_column(String(64))
+    first_date: Mapped[datetime | None]
+    last_date: Mapped[datetime | None]
+    due_on: Mapped[date]
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    # while executing: the WARC record ids evidencing it and when it was last observed
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+class DestroyedRecord(Base):
+    """The stub a destroyed record leaves: what existed, under which authority, without its content."""
+
+    __tablename__ = "destroyed_records"
+    __table_args__ = (UniqueConstraint("certificate_id", "uid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(600), index=True)
+    certificate_id: Mapped[str] = mapped_column(ForeignKey("disposal_certificates.id"), index=True)
+    item_number: Mapped[str] = mapped_column(String(64))
+    series_title: Mapped[str] = mapped_column(Text)
+    platform: Mapped[str] = mapped_column(String(32))
+    account_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime | None]
+    first_captured_at: Mapped[datetime | None]
+    last_captured_at: Mapped[datetime | None]
+    version_digests: Mapped[list[str]] = mapped_column(JSONType)
+    captures: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    destroyed_at: Mapped[datetime]
+
+
+class DisposalObject(Base):
+    """A stored object a certificate's execution deletes or rewrites (the execution journal)."""
+
+    __tablename__ = "disposal_objects"
+    __table_args__ = (UniqueConstraint("certificate_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    certificate_id: Mapped[str] = mapped_column(ForeignKey("disposal_certificates.id"), index=True)
+    key: Mapped[str] = mapped_column(String(1024))
+    action: Mapped[str] = mapped_column(String(16))  # delete | rewrite
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    plan: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    new_key: Mapped[str | None] = mapped_column(String(1024))
+    new_sha256: Mapped[str | None] = mapped_column(String(64))
+    new_size: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))  # planned | written | switched | deleted
+
+
+# Destruction deletes item versions and WARC records: without these, every deleted row makes the
+# database scan the referencing tables for it (the foreign keys), and a large disposal turns
+# quadratic. (Migration 0006 creates them.)
+Index("ix_change_events_version_id", ChangeEvent.version_id)
+Index("ix_change_events_record_id", ChangeEvent.record_id)
+Index("ix_items_media_record_id", Item.media_record_id)

@@ -1,25 +1,39 @@
-"""Full-text search over every version of every item, and the item detail view.
+"""Search over every version of every item, and the item detail view.
 
-Plain terms for now (all must match, in any version of the item). Both backends search the same
-normalized tokens (see :mod:`hp_archive.index.text`), so they return the same items.
+Queries are written in the language of :mod:`hp_archive.query` (``docs/query-language.md``) and
+mean the same on SQLite FTS5 and PostgreSQL: both receive the same normalized tokens, and the
+item-level rules of :mod:`hp_archive.query.evaluate` are compiled once for both. Dates in queries
+are read in the department's time zone, which every result set states.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, literal_column, select, text
-from sqlalchemy.dialects.postgresql import REGCONFIG
+from sqlalchemy import ColumnElement, func, select, text, update
 from sqlalchemy.orm import Session
 
-from hp_archive.errors import NotFoundError, QueryError
+from hp_archive.errors import NotFoundError
 from hp_archive.index import models as m
-from hp_archive.index.db import is_sqlite
-from hp_archive.index.text import tokens
+from hp_archive.index.text import search_text, tokens
+from hp_archive.query.ast import Query, Text
+from hp_archive.query.evaluate import contains
+from hp_archive.query.highlight import snippet as highlighted
+from hp_archive.query.parser import DEFAULT_TIMEZONE, parse
+from hp_archive.query.sql import QueryCompiler, item_time
+
+if TYPE_CHECKING:
+    from hp_archive.archive import Archive
+    from hp_archive.index.ingest import IngestStats
 
 MAX_LIMIT = 1000
+CHUNK = 500
+WITHIN_CHUNK = 5000
+MAX_DEPTH = 16
 
 
 def item_status(item: m.Item) -> str:
@@ -39,88 +53,278 @@ def _iso(value: datetime | None) -> str | None:
 
 @dataclass
 class SearchResults:
-    """``{"total": N, "results": [...]}`` in ``--json`` output."""
+    """``{"total": N, "results": [...], "query": …, "timezone": …, "dates": [...]}`` in ``--json``."""
 
     total: int
     results: list[dict[str, Any]] = field(default_factory=list)
+    query: str = ""
+    timezone: str = DEFAULT_TIMEZONE
+    dates: list[dict[str, str]] = field(default_factory=list)
+    current_only: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {"total": self.total, "results": self.results}
+        return {
+            "total": self.total,
+            "query": self.query,
+            "versions_searched": "current" if self.current_only else "all",
+            "timezone": self.timezone,
+            "dates": self.dates,
+            "results": self.results,
+        }
 
 
-def _matching_versions(session: Session, terms: list[str]) -> Select[int, float]:
-    """(version id, score) of versions containing every term; lower score ranks higher."""
-    if is_sqlite(session):
-        match = " ".join(f'"{t}"' for t in terms)
-        version_id: ColumnElement[int] = literal_column("version_fts.rowid")
-        score: ColumnElement[float] = literal_column("bm25(version_fts)")
-        return (
-            select(version_id.label("version_id"), score.label("score"))
-            .select_from(text("version_fts"))
-            .where(text("version_fts MATCH :match").bindparams(match=match))
-        )
-    query = func.plainto_tsquery(literal("simple", type_=REGCONFIG), " ".join(terms))
-    tsv: ColumnElement[Any] = literal_column("item_versions.search_tsv")
-    return select(
-        m.ItemVersion.id.label("version_id"),
-        (-func.ts_rank(tsv, query)).label("score"),
-    ).where(tsv.op("@@")(query))
+def parsed(query: str | Query, timezone: str = DEFAULT_TIMEZONE) -> Query:
+    """``query`` parsed (QueryError if malformed); an already parsed query is returned as is."""
+    return query if isinstance(query, Query) else parse(query, timezone=timezone)
 
 
-def search(session: Session, query: str, *, limit: int = 50, offset: int = 0) -> SearchResults:
-    """Items any version of which contains all the query's words, best match first."""
-    terms = tokens(query)
-    if not terms:
-        raise QueryError(f"query {query!r} has no searchable words: give at least one word or number")
+def _compiler(session: Session, query: Query) -> QueryCompiler:
+    return QueryCompiler(query, session.get_bind().dialect.name)
+
+
+def matching_uids(
+    session: Session,
+    query: str | Query,
+    *,
+    timezone: str = DEFAULT_TIMEZONE,
+    within: Iterable[str] | None = None,
+) -> list[str]:
+    """Every matching item's uid, sorted (no limit); ``within`` restricts to those uids."""
+    compiled = _compiler(session, parsed(query, timezone))
+    condition = compiled.condition()
+    if within is None:
+        return list(session.scalars(select(m.Item.uid).where(condition).order_by(m.Item.uid)))
+    found: list[str] = []
+    pending = sorted(set(within))
+    # large chunks: each statement evaluates the query's full-text lookups once
+    for start in range(0, len(pending), WITHIN_CHUNK):
+        chunk = pending[start : start + WITHIN_CHUNK]
+        found.extend(session.scalars(select(m.Item.uid).where(m.Item.uid.in_(chunk), condition)))
+    return sorted(found)
+
+
+def on_indexed(archive: Archive, session: Session, stats: IngestStats) -> None:
+    """Index hook: keep ``items.author_key`` (the author name normalized like the text) current.
+
+    ``author:`` queries compare against it; filling it here, for the items each ingested file
+    observed, keeps it right for captures and reindex alike whatever way the ingest writes items.
+    """
+    updates = []
+    for chunk in _chunks(sorted(stats.uids)):
+        for pk, name, key in session.execute(
+            select(m.Item.id, m.Item.author_name, m.Item.author_key).where(m.Item.uid.in_(chunk))
+        ):
+            wanted = search_text(name or "") or None
+            if wanted != key:
+                updates.append({"id": pk, "author_key": wanted})
+    for chunk in _chunks(updates):
+        session.execute(update(m.Item), list(chunk))
+
+
+def search(
+    session: Session,
+    query: str | Query,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> SearchResults:
+    """Matching items, best match first, each with snippet, thread, events and holds.
+
+    Raises QueryError for a malformed query. Dates in the query are read in ``timezone``.
+    """
+    q = parsed(query, timezone)
     limit = max(1, min(limit, MAX_LIMIT))
-    matching = _matching_versions(session, terms)
-    # SQLite must not flatten the FTS query into the join, or bm25() loses its context
-    matches = (
-        matching.cte("matches").prefix_with("MATERIALIZED") if is_sqlite(session) else matching.subquery()
+    offset = max(0, offset)
+    compiled = _compiler(session, q)
+    condition = compiled.condition()
+    if session.get_bind().dialect.name == "postgresql":
+        # JIT-compiling a ranked full-text query costs PostgreSQL seconds and saves it milliseconds
+        session.execute(text("SET LOCAL jit = off"))
+    # the total rides along as a window count, so the query is evaluated once per page; rows stay
+    # narrow (id and sort keys) until the page is cut, then the page's items are loaded
+    total_column = func.count().over().label("total")
+    scores = compiled.item_scores()
+    order: list[ColumnElement[Any]] = []
+    statement = select(m.Item.id, total_column)
+    if scores is None:
+        statement = statement.where(condition)
+    else:
+        best = scores.subquery("best")
+        if compiled.scores_decide():
+            statement = statement.join(best, best.c.item_id == m.Item.id)
+        elif compiled.matches_are_scored():
+            statement = statement.join(best, best.c.item_id == m.Item.id).where(
+                compiled.condition(scored=True)
+            )
+        else:
+            statement = statement.outerjoin(best, best.c.item_id == m.Item.id).where(condition)
+        order.append(best.c.score.asc().nulls_last())
+    order += [item_time().desc(), m.Item.uid.asc()]
+    rows = session.execute(statement.order_by(*order).limit(limit).offset(offset)).all()
+    loaded = {
+        item.id: item for item in session.scalars(select(m.Item).where(m.Item.id.in_([r[0] for r in rows])))
+    }
+    items = [loaded[row[0]] for row in rows]
+    if rows:
+        total = int(rows[0][1])
+    elif offset:
+        total = session.scalar(select(func.count()).select_from(m.Item).where(condition)) or 0
+    else:
+        total = 0
+    return SearchResults(
+        total=total,
+        results=_results(session, q, items),
+        query=q.render(),
+        timezone=q.timezone,
+        dates=q.dates(),
+        current_only=q.current_only,
     )
-    per_item = (
-        select(m.ItemVersion.item_id.label("item_id"), func.min(matches.c.score).label("score"))
-        .join(matches, matches.c.version_id == m.ItemVersion.id)
-        .group_by(m.ItemVersion.item_id)
-        .subquery()
-    )
-    total = session.scalar(select(func.count()).select_from(per_item)) or 0
-    rows = session.execute(
-        select(m.Item, per_item.c.score)
-        .join(per_item, per_item.c.item_id == m.Item.id)
-        .order_by(per_item.c.score, m.Item.uid)
-        .limit(limit)
-        .offset(offset)
-    ).all()
+
+
+def _results(session: Session, query: Query, items: list[m.Item]) -> list[dict[str, Any]]:
+    ids = [item.id for item in items]
+    versions = _versions_of(session, ids)
+    events = _events_of(session, ids)
+    holds = holds_of(session, [item.uid for item in items])
+    threads = _threads(session, items)
+    atoms = query.text_atoms(positive=True)
     results = []
-    for item, _score in rows:
-        current = session.get(m.ItemVersion, item.current_version_id) if item.current_version_id else None
-        matched = _best_version(session, item.id, terms)
+    for item in items:
+        own = versions.get(item.id, [])
+        current = next((v for v in own if v.id == item.current_version_id), own[-1] if own else None)
+        searched = [current] if query.current_only and current is not None else own
+        matched, best = _matched(searched, atoms)
         body = current.text if current else ""
         results.append(
             {
                 **item_summary(item),
                 "text": body,
-                "matched_version": matched.version_no if matched else None,
-                "snippet": snippet(matched.text if matched else body, terms),
+                "matched_version": best.version_no if best else None,
+                "matched_versions": [v.version_no for v in matched],
+                "snippet": highlighted(best.text if best else body, atoms),
+                "thread": threads.get(item.uid, []),
+                "events": events.get(item.id, []),
+                "holds": holds.get(item.uid, []),
             }
         )
-    return SearchResults(total=total, results=results)
+    return results
 
 
-def _best_version(session: Session, item_id: int, terms: list[str]) -> m.ItemVersion | None:
-    versions = list(
-        session.scalars(
-            select(m.ItemVersion)
-            .where(m.ItemVersion.item_id == item_id)
-            .order_by(m.ItemVersion.version_no.desc())
-        )
-    )
+def _matched(
+    versions: Sequence[m.ItemVersion], atoms: Sequence[Text]
+) -> tuple[list[m.ItemVersion], m.ItemVersion | None]:
+    """Versions containing a positive word, and the one containing the most (latest on ties)."""
+    if not atoms:
+        return [], None
+    scored = []
     for version in versions:
-        have = set(version.search_text.split())
-        if all(t in have for t in terms):
-            return version
-    return versions[0] if versions else None
+        have = version.search_text.split()
+        count = sum(1 for atom in atoms if contains(have, atom))
+        if count:
+            scored.append((count, version.version_no, version))
+    if not scored:
+        return [], None
+    best = max(scored, key=lambda entry: (entry[0], entry[1]))[2]
+    return [entry[2] for entry in sorted(scored, key=lambda entry: entry[1])], best
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def _versions_of(session: Session, item_ids: Sequence[int]) -> dict[int, list[m.ItemVersion]]:
+    found: dict[int, list[m.ItemVersion]] = defaultdict(list)
+    for chunk in _chunks(item_ids):
+        for version in session.scalars(
+            select(m.ItemVersion)
+            .where(m.ItemVersion.item_id.in_(chunk))
+            .order_by(m.ItemVersion.item_id, m.ItemVersion.version_no)
+        ):
+            found[version.item_id].append(version)
+    return found
+
+
+def _event(event: m.ChangeEvent) -> dict[str, Any]:
+    return {
+        "kind": event.kind,
+        "observed_at": _iso(event.observed_at),
+        "occurred_at": _iso(event.occurred_at),
+        "run": event.run_id,
+        "details": event.details,
+    }
+
+
+def _events_of(session: Session, item_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    found: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for chunk in _chunks(item_ids):
+        for event in session.scalars(
+            select(m.ChangeEvent)
+            .where(m.ChangeEvent.item_id.in_(chunk))
+            .order_by(m.ChangeEvent.item_id, m.ChangeEvent.observed_at, m.ChangeEvent.id)
+        ):
+            found[event.item_id].append(_event(event))
+    return found
+
+
+def holds_of(session: Session, uids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """The unreleased holds covering each of ``uids``: matter, hold id, why, and since when."""
+    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for chunk in _chunks(sorted(set(uids))):
+        for row, matter in session.execute(
+            select(m.HoldItem, m.Hold.matter_id)
+            .join(m.Hold, m.Hold.id == m.HoldItem.hold_id)
+            .where(m.Hold.released_at.is_(None), m.HoldItem.item_uid.in_(chunk))
+            .order_by(m.HoldItem.item_uid, m.Hold.id)
+        ):
+            found[row.item_uid].append(
+                {"matter": matter, "hold": row.hold_id, "basis": row.basis, "since": _iso(row.added_at)}
+            )
+    return found
+
+
+def _threads(session: Session, items: Sequence[m.Item]) -> dict[str, list[dict[str, Any]]]:
+    """For each item, its ancestors from the thread's root down to its parent (post → comment)."""
+    known: dict[str, m.Item] = {item.uid: item for item in items}
+    missing: set[str] = set()
+    wanted = {item.parent_uid for item in items if item.parent_uid} - set(known)
+    for _ in range(MAX_DEPTH):
+        if not wanted:
+            break
+        loaded = list(session.scalars(select(m.Item).where(m.Item.uid.in_(sorted(wanted)))))
+        known.update((row.uid, row) for row in loaded)
+        missing |= wanted - {row.uid for row in loaded}
+        wanted = {row.parent_uid for row in loaded if row.parent_uid} - set(known) - missing
+    own = {item.uid for item in items}
+    texts = _current_texts(session, [row for row in known.values() if row.uid not in own])
+    threads: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        chain: list[dict[str, Any]] = []
+        seen = {item.uid}
+        parent = item.parent_uid
+        while parent and parent not in seen and len(chain) < MAX_DEPTH:
+            seen.add(parent)
+            row = known.get(parent)
+            if row is None:
+                chain.append({"id": parent, "status": "not archived"})
+                break
+            chain.append({**item_summary(row), "text": texts.get(row.id, "")})
+            parent = row.parent_uid
+        chain.reverse()
+        threads[item.uid] = chain
+    return threads
+
+
+def _current_texts(session: Session, items: Sequence[m.Item]) -> dict[int, str]:
+    version_ids = [item.current_version_id for item in items if item.current_version_id]
+    texts: dict[int, str] = {}
+    for chunk in _chunks(version_ids):
+        for item_id, body in session.execute(
+            select(m.ItemVersion.item_id, m.ItemVersion.text).where(m.ItemVersion.id.in_(chunk))
+        ):
+            texts[item_id] = body
+    return texts
 
 
 def item_summary(item: m.Item) -> dict[str, Any]:
@@ -147,48 +351,24 @@ def item_summary(item: m.Item) -> dict[str, Any]:
 
 
 def snippet(body: str, terms: list[str], width: int = 160) -> str:
-    """A window of ``body`` around the first matching word, matches wrapped in [[ ]]."""
-    words = body.split()
-    wanted = set(terms)
-    marked = []
-    first = None
-    for index, word in enumerate(words):
-        if set(tokens(word)) & wanted:
-            marked.append(f"[[{word}]]")
-            if first is None:
-                first = index
-        else:
-            marked.append(word)
-    start = max(0, (first or 0) - 8)
-    out = " ".join(marked[start:])
-    if len(out) > width:
-        out = out[:width].rsplit(" ", 1)[0] + " …"
-    return ("… " if start else "") + out
+    """A window of ``body`` around the first of ``terms`` (plain words), matches wrapped in [[ ]]."""
+    atoms = [Text(tuple(tokens(term))) for term in terms if tokens(term)]
+    return highlighted(body, atoms, width)
 
 
 def show_item(session: Session, uid: str) -> dict[str, Any]:
-    """An item with its thread (ancestors and replies), versions and change events."""
+    """An item with its thread (ancestors and replies), versions, change events and holds."""
     item = session.scalar(select(m.Item).where(m.Item.uid == uid))
     if item is None:
         raise NotFoundError(f"item {uid!r} is not in the index: find ids with 'hp-archive search'")
-    ancestors = []
-    parent_uid = item.parent_uid
-    seen = {item.uid}
-    while parent_uid and parent_uid not in seen:
-        seen.add(parent_uid)
-        parent = session.scalar(select(m.Item).where(m.Item.uid == parent_uid))
-        if parent is None:
-            ancestors.append({"id": parent_uid, "status": "not archived"})
-            break
-        ancestors.append(_with_text(session, parent))
-        parent_uid = parent.parent_uid
-    ancestors.reverse()
-    children = [
-        _with_text(session, child)
-        for child in session.scalars(
+    thread = _threads(session, [item])[item.uid]
+    children = list(
+        session.scalars(
             select(m.Item).where(m.Item.parent_uid == item.uid).order_by(m.Item.created_at, m.Item.uid)
         )
-    ]
+    )
+    child_texts = _current_texts(session, children)
+    replies = [{**item_summary(child), "text": child_texts.get(child.id, "")} for child in children]
     versions = []
     for version, record, warc in session.execute(
         select(m.ItemVersion, m.WarcRecord, m.WarcFile)
@@ -215,20 +395,6 @@ def show_item(session: Session, uid: str) -> dict[str, Any]:
                 },
             }
         )
-    events = [
-        {
-            "kind": event.kind,
-            "observed_at": _iso(event.observed_at),
-            "occurred_at": _iso(event.occurred_at),
-            "run": event.run_id,
-            "details": event.details,
-        }
-        for event in session.scalars(
-            select(m.ChangeEvent)
-            .where(m.ChangeEvent.item_id == item.id)
-            .order_by(m.ChangeEvent.observed_at, m.ChangeEvent.id)
-        )
-    ]
     media = None
     if item.media_record_id is not None:
         row = session.execute(
@@ -243,16 +409,14 @@ def show_item(session: Session, uid: str) -> dict[str, Any]:
                 "record_id": row[0].record_id,
                 "uri": row[0].target_uri,
             }
+    current = _current_texts(session, [item])
     return {
-        **_with_text(session, item),
-        "thread": ancestors,
-        "replies": children,
+        **item_summary(item),
+        "text": current.get(item.id, ""),
+        "thread": thread,
+        "replies": replies,
         "versions": versions,
-        "events": events,
+        "events": _events_of(session, [item.id]).get(item.id, []),
         "media": media,
+        "holds": holds_of(session, [item.uid]).get(item.uid, []),
     }
-
-
-def _with_text(session: Session, item: m.Item) -> dict[str, Any]:
-    current = session.get(m.ItemVersion, item.current_version_id) if item.current_version_id else None
-    return {**item_summary(item), "text": current.text if current else ""}

@@ -8,7 +8,9 @@ be split differently by the two engines.
 
 from __future__ import annotations
 
+import functools
 import re
+import sys
 import unicodedata
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -17,9 +19,18 @@ MAX_TOKEN = 64
 
 def tokens(text: str) -> list[str]:
     """The searchable tokens of ``text`` in order."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if text.isascii():  # the common case, and the same result: NFKD and casefold are plain lower()
+        stripped = text.lower()
+    else:
+        stripped = _combining().sub("", unicodedata.normalize("NFKD", text.casefold()))
     return [tok[:MAX_TOKEN] for tok in _WORD.findall(stripped.replace("_", " "))]
+
+
+@functools.cache
+def _combining() -> re.Pattern[str]:
+    """Every combining mark (``unicodedata.combining`` > 0), as one character class."""
+    marks = "".join(chr(c) for c in range(sys.maxunicode + 1) if unicodedata.combining(chr(c)))
+    return re.compile(f"[{re.escape(marks)}]")
 
 
 def search_text(text: str) -> str:

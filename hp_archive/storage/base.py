@@ -149,6 +149,15 @@ class ObjectStore(ABC):
             )
         return info
 
+    def local_path(self, key: str) -> Path | None:
+        """A path this process can read the object's bytes from directly, if the store has one.
+
+        Read-only: the caller must never write to it. Stores without local files return None
+        (use :meth:`downloaded`).
+        """
+        del key
+        return None
+
     @contextlib.contextmanager
     def downloaded(self, key: str) -> Iterator[tuple[Path, ObjectInfo]]:
         """A verified local copy of the object in a temporary file, removed afterwards."""
@@ -160,6 +169,10 @@ class ObjectStore(ABC):
     @abstractmethod
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         """Objects whose key starts with ``prefix``, in key order."""
+
+    def versions(self, key: str) -> int:
+        """How many stored versions the key has (delete markers included); 0 once it is gone."""
+        return 0 if self.head(key) is None else 1
 
     @abstractmethod
     def delete(self, key: str, *, as_of: datetime, bypass_governance: bool = False) -> None:

@@ -227,6 +227,10 @@ class LocalObjectStore(ObjectStore):
         except OSError as exc:
             raise StorageError(f"cannot open object {key!r} in {self.url}: {exc.strerror}") from exc
 
+    def local_path(self, key: str) -> Path | None:
+        path = self._object_path(self._check_key(key))
+        return path if path.is_file() else None
+
     def get_range(self, key: str, offset: int, length: int) -> bytes:
         _check_range(key, offset, length)
         with self.open(key) as stream:

@@ -540,6 +540,9 @@ class S3ObjectStore(ObjectStore):
                 f"after {_iso(as_of)}: wait for that date"
             )
 
+    def versions(self, key: str) -> int:
+        return len(self._versions(validate_key(key)))
+
     def _versions(self, key: str) -> _Versions:
         """(version id, is a delete marker) of every version of the key, delete markers too."""
         full = self._full(key)

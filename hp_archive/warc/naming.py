@@ -35,6 +35,6 @@ def warc_object_key(account_id: str, series: str, capture_date: datetime, filena
 def parse_object_key(key: str) -> tuple[str, str] | None:
     """(account, series) of a WARC object key, or None if the key is not one of ours."""
     parts = key.split("/")
-    if len(parts) == 7 and parts[0] == WARC_PREFIX and parts[-1].endswith(".warc.gz"):
+    if len(parts) == 7 and parts[0] == WARC_PREFIX and parts[-1].endswith((".warc.gz", ".warc")):
         return parts[1], parts[2]
     return None

@@ -117,8 +117,13 @@ def response_record(
     warcinfo_id: str | None = None,
     ip: str | None = None,
     incompressible: bool = False,
+    payload_digest: str | None = None,
 ) -> WarcRecord:
-    """A ``response`` record holding the HTTP response exactly as received."""
+    """A ``response`` record holding the HTTP response exactly as received.
+
+    ``payload_digest`` (``sha256:<hex>`` of the bytes after the HTTP head), when the caller has
+    already computed it, is written as is instead of hashing the payload a second time.
+    """
     return WarcRecord(
         rec_type="response",
         record_id=record_id,
@@ -128,6 +133,7 @@ def response_record(
         target_uri=uri,
         fields=_common(warcinfo_id, ip),
         payload_offset=head_length,
+        payload_digest=payload_digest,
         incompressible=incompressible,
     )
 

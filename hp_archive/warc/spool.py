@@ -223,6 +223,7 @@ class SpoolWriter:
                 warcinfo_id=handle.warcinfo_id,
                 ip=remote_ip,
                 incompressible=message.content_type.startswith(INCOMPRESSIBLE_TYPES),
+                payload_digest=None if redacted_response else payload_digest,
             )
             record = dataclasses.replace(base, fields=base.fields + fields)
         written = handle.write(record)

@@ -2,8 +2,11 @@
 
 Like warcio's writer, :class:`WarcWriter` takes an open binary stream and never opens files. Unlike
 it, the HTTP head of a record is written byte for byte as received (warcio re-serializes headers),
-digests are SHA-256, and the gzip level suits the payload: already-compressed media are stored at
-level 1 instead of being squeezed at level 9 for nothing.
+digests are SHA-256 and each is computed once (a payload digest the caller already has is reused),
+and compression is ISA-L's deflate (``isal``): standard gzip members that any reader inflates, made
+several times faster than zlib's. Text is stored at ISA-L level 2 (within a few per cent of zlib
+level 6 on JSON); already-compressed media at level 1 instead of being squeezed at level 9 for
+nothing.
 """
 
 from __future__ import annotations
@@ -14,9 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 
+from isal import isal_zlib
+
 from hp_archive.warc.records import WARC_VERSION, WarcRecord, sha256_label
 
-TEXT_LEVEL = 6
+# ISA-L levels (0-3); level 0 is Huffman-only and grows incompressible data, so media get 1.
+TEXT_LEVEL = 2
 MEDIA_LEVEL = 1
 
 
@@ -39,9 +45,9 @@ class WrittenRecord:
 
 
 def gzip_member(data: bytes, level: int) -> bytes:
-    """One complete gzip member (RFC 1952) holding ``data``."""
-    compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
-    return compressor.compress(data) + compressor.flush()
+    """One complete gzip member (RFC 1952) holding ``data``, at ISA-L ``level`` (0-3)."""
+    compressor = isal_zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    return bytes(compressor.compress(data) + compressor.flush())
 
 
 class WarcWriter:
@@ -62,16 +68,17 @@ class WarcWriter:
         block_digest = sha256_label(block)
         payload_digest = record.payload_digest
         payload_length: int | None = None
-        if payload_digest is None and record.payload_offset is not None:
+        if record.payload_offset is not None:
             payload = memoryview(block)[record.payload_offset :]
             payload_length = len(payload)
-            payload_digest = sha256_label(hexdigest=hashlib.sha256(payload).hexdigest())
+            if payload_digest is None:
+                payload_digest = sha256_label(hexdigest=hashlib.sha256(payload).hexdigest())
         head = [f"{WARC_VERSION}\r\n"]
         head.extend(
             f"{name}: {value}\r\n" for name, value in record.header_fields(block_digest, payload_digest)
         )
         head.append("\r\n")
-        raw = "".join(head).encode("utf-8") + block + b"\r\n\r\n"
+        raw = b"".join(("".join(head).encode("utf-8"), block, b"\r\n\r\n"))
         data = gzip_member(raw, MEDIA_LEVEL if record.incompressible else TEXT_LEVEL) if self._gzip else raw
         self._out.write(data)
         offset = self._offset

@@ -1,0 +1,1 @@
+"""The search query language: a parser producing a positioned syntax tree, and its SQL compilers."""
