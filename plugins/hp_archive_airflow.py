@@ -273,6 +273,228 @@ class FixityFailed(RuntimeError):
     """Stored objects do not match their recorded SHA-256 or are missing."""
 
 
+DISPOSAL_ACTIONS = ("propose", "submit", "approve", "execute", "verify")
+
+
+def actor_for(context: Mapping[str, Any], dag_id: str) -> str:
+    """Who did it, for the audit log: the user who triggered the run in the Airflow UI or API."""
+    dag_run = context.get("dag_run")
+    user = getattr(dag_run, "triggering_user_name", None) if dag_run is not None else None
+    return f"airflow:{user}" if user else f"airflow:{dag_id}"
+
+
+def _param_date(params: Mapping[str, Any], name: str) -> Any:
+    from hp_archive.commands.common import parse_date
+
+    value = params.get(name)
+    return parse_date(str(value).strip(), f"param '{name}'") if value not in (None, "") else None
+
+
+def _param_text(params: Mapping[str, Any], name: str, action: str) -> str:
+    value = str(params.get(name) or "").strip()
+    if not value:
+        from hp_archive.errors import ConfigError
+
+        raise ConfigError(f"the '{action}' action needs the param '{name}': fill it in the trigger form")
+    return value
+
+
+def disposal(params: Mapping[str, Any], *, actor: str, now: datetime) -> dict[str, Any]:
+    """One step of the disposal procedure, exactly as ``hp-archive disposal <action>`` does it.
+
+    ``now`` is the real clock at the moment the task runs (execute accepts no other); the summary
+    of the certificate is logged and returned (to XCom: identifiers and counts, nothing secret).
+    """
+    from hp_archive.errors import ConfigError
+    from hp_archive.retention import disposal as procedure
+    from hp_archive.retention.rows import local_day
+
+    action = str(params.get("action") or "").strip()
+    if action not in DISPOSAL_ACTIONS:
+        raise ConfigError(f"param 'action' must be one of {', '.join(DISPOSAL_ACTIONS)}, not {action!r}")
+    archive = open_archive()
+    try:
+        today = local_day(now, archive.timezone)
+        if action == "propose":
+            series = str(params.get("series") or "").strip() or None
+            proposal = procedure.propose(
+                archive, as_of=_param_date(params, "as_of") or today, now=now, series=series, actor=actor
+            )
+            certificate = proposal.certificate_id
+        else:
+            certificate = _param_text(params, "certificate_id", action)
+        if action == "submit":
+            on = _param_date(params, "submitted_on") or today
+            procedure.submit(archive, certificate, on=on, now=now, actor=actor)
+        elif action == "approve":
+            approved_on = _param_date(params, "approved_on")
+            if approved_on is None:
+                raise ConfigError("the 'approve' action needs the param 'approved_on' (the approval date)")
+            procedure.approve(
+                archive,
+                certificate,
+                reference=_param_text(params, "approval_reference", action),
+                approved_on=approved_on,
+                approver=_param_text(params, "approved_by", action),
+                now=now,
+                remove=[str(r) for r in (params.get("remove") or []) if str(r).strip()],
+                actor=actor,
+            )
+        elif action == "execute":
+            dry_run = bool(params.get("dry_run", True))
+            report = procedure.execute(archive, certificate, as_of=now, actor=actor, dry_run=dry_run)
+            data = report.as_dict()
+            log.info(
+                "disposal %s %s: %s %d record(s) %s; objects deleted %d, rewritten %d",
+                certificate,
+                "dry run" if dry_run else "execution",
+                "would destroy" if dry_run else "destroyed",
+                data["destroyed"],
+                data["destroyed_by_item"],
+                len(data["objects_deleted"]),
+                len(data["objects_rewritten"]),
+            )
+            for entry in data["retained"] + data["skipped"]:
+                log.info("  not destroyed %s: %s", entry["id"], entry["reason"])
+            if dry_run:
+                return {"certificate_id": certificate, "action": action, "dry_run": True, **_counts(data)}
+        elif action == "verify":
+            verification = procedure.verify(archive, certificate, as_of=now, actor=actor)
+            for check in verification.as_dict()["checks"]:
+                log.info("  %s %s: %s", "ok  " if check["ok"] else "FAIL", check["check"], check["detail"])
+            if not verification.ok:
+                raise DisposalFailed(
+                    f"certificate {certificate} did not verify: " + "; ".join(verification.problems)
+                )
+        summary = procedure.show_certificate(archive, certificate)
+    finally:
+        archive.close()
+    _log_certificate(summary)
+    return {
+        "certificate_id": certificate,
+        "action": action,
+        "state": summary["state"],
+        "records": summary["records"],
+        "stubs": summary["stubs"],
+        "documents": {
+            name: ref["key"]
+            for name, ref in sorted(summary["documents"].items())
+            if isinstance(ref, dict) and "key" in ref
+        },
+    }
+
+
+def _counts(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "destroyed": data["destroyed"],
+        "destroyed_by_item": data["destroyed_by_item"],
+        "objects_deleted": len(data["objects_deleted"]),
+        "objects_rewritten": len(data["objects_rewritten"]),
+        "not_destroyed": len(data["retained"]) + len(data["skipped"]),
+    }
+
+
+def _log_certificate(summary: Mapping[str, Any]) -> None:
+    """The certificate's summary in the task log, as 'hp-archive disposal show' prints it."""
+    log.info(
+        "certificate %s: %s (as of %s, %s)",
+        summary["certificate_id"],
+        summary["state"],
+        summary["as_of"],
+        summary["schedule"]["agency"],
+    )
+    for name in (
+        "submitted_on", "earliest_destruction", "approval_reference", "approved_on", "approver",
+        "executed_at", "executed_by", "verified_at", "verified_by",
+    ):  # fmt: skip
+        if summary.get(name):
+            log.info("  %-22s %s", name.replace("_", " "), summary[name])
+    log.info("  records: %s; stubs %s", summary["records"], summary["stubs"])
+    for group in summary["items"]:
+        log.info("  %-8s %s: %s record(s)", group["item_number"], group["series_title"], group["quantity"])
+    for name, ref in sorted(summary["documents"].items()):
+        if isinstance(ref, dict) and "key" in ref:
+            log.info("  document %-30s %s", name, ref["key"])
+
+
+class DisposalFailed(RuntimeError):
+    """A disposal step did not hold up (verification found a problem)."""
+
+
+def export_production(
+    *,
+    matter: str,
+    query: str | None,
+    formats: Iterable[str] | str,
+    destination: str,
+    actor: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """Produce a matter and store the production under ``destination`` in the object store.
+
+    The production is built in a temporary folder (the same code as ``hp-archive export``), then
+    copied write-once into the store; the task log says where it is and its manifest digest.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from hp_archive.ediscovery.export import export_matter, parse_formats, publish_production
+    from hp_archive.errors import ConfigError
+
+    matter = (matter or "").strip()
+    if not matter:
+        raise ConfigError("param 'matter' is empty: give the matter whose held items are produced")
+    chosen = parse_formats(formats)
+    archive = open_archive()
+    try:
+        with tempfile.TemporaryDirectory(prefix="hp-archive-export-") as scratch:
+            result = export_matter(
+                archive,
+                matter,
+                Path(scratch),
+                query=(query or "").strip() or None,
+                formats=chosen,
+                actor=actor,
+                as_of=now,
+            )
+            published = publish_production(archive.store, result, destination)
+            archive.record(
+                "export.publish",
+                target=f"{archive.store.url}/{published['prefix']}",
+                actor=actor,
+                params={
+                    "production": result.name,
+                    "matter": matter,
+                    "manifest_sha256": result.manifest_sha256,
+                    "files": published["files"],
+                },
+            )
+    finally:
+        archive.close()
+    log.info(
+        "production %s of matter %s: %d document(s), Bates %s-%s, stored at %s/%s (%d files)",
+        result.name,
+        matter,
+        result.documents,
+        result.bates_first,
+        result.bates_last,
+        archive.store.url,
+        published["prefix"],
+        published["files"],
+    )
+    log.info("manifest SHA-256 %s; audit entry %s", result.manifest_sha256, result.audit_seq)
+    for warning in result.warnings:
+        log.warning("export: %s", warning)
+    return {
+        "production": result.name,
+        "prefix": published["prefix"],
+        "manifest_sha256": result.manifest_sha256,
+        "documents": result.documents,
+        "bates": [result.bates_first, result.bates_last],
+        "audit_seq": result.audit_seq,
+    }
+
+
 def log_failure(context: Mapping[str, Any]) -> None:
     """on_failure_callback: one line naming the DAG, task (and mapped account) and the reason."""
     ti = context.get("task_instance") or context.get("ti")
@@ -290,10 +512,14 @@ def log_failure(context: Mapping[str, Any]) -> None:
 __all__ = [
     "INDEX_ASSET_URI",
     "CaptureFailed",
+    "DisposalFailed",
     "FixityFailed",
     "accounts_for_platform",
+    "actor_for",
     "capture",
     "completeness_report",
+    "disposal",
+    "export_production",
     "fixity",
     "log_failure",
     "open_archive",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,7 @@ from tests.dags.conftest import AIRFLOW_ENV, ROOT
 from tests.support.pipeline import TOKEN, facebook_world
 from tests.support.s3 import ACCESS_KEY, SECRET_KEY
 
-DAG_IDS = ("hp_capture", "hp_fixity")
+DAG_IDS = ("hp_capture", "hp_disposal", "hp_ediscovery_export", "hp_fixity")
 
 OFFLINE_IMPORT = r"""
 import importlib.util, json, socket, sys, time
@@ -209,3 +212,152 @@ def test_fixity_dag_passes_then_names_a_missing_object(deployment: dict[str, Any
         )
     bad = fixity.test(logical_date=pendulum.datetime(2026, 11, 15, 10, tz="UTC"), run_conf={"period_days": 0})
     assert bad.state == "failed"
+
+
+def _schedule_due_today() -> str:
+    """The example's items, approved, every period zero and no waiting: all captured is due now."""
+    from hp_archive.retention.schedule import EXAMPLE_PATH
+
+    text = EXAMPLE_PATH.read_text().replace("example: true", "example: false")
+    text = re.sub(r"retention: P[0-9YMD]+", "retention: P0D", text)
+    text = re.sub(r"cutoff: [a-z-]+", "cutoff: none", text)
+    return re.sub(r"waiting_period_days: [0-9]+", "waiting_period_days: 0", text)
+
+
+def _captured(deployment: dict[str, Any]) -> None:
+    from hp_archive_airflow import capture
+
+    now = deployment["world"].scenario.now()
+    summary = capture("hppd-facebook", window_start=now - timedelta(days=1), window_end=now)
+    assert summary["outcome"] == "complete"
+
+
+def _held_comment(matter: str) -> str:
+    from hp_archive_airflow import open_archive
+
+    from hp_archive.ediscovery.holds import place_hold
+
+    archive = open_archive()
+    try:
+        with archive.sessions() as session:
+            uid = session.scalars(
+                select(m.Item.uid).where(m.Item.kind == "comment").order_by(m.Item.uid)
+            ).first()
+        assert uid is not None
+        place_hold(archive, matter, reason="notice of claim", items=[uid], actor="counsel")
+    finally:
+        archive.close()
+    return uid
+
+
+def test_disposal_dag_propose_submit_approve_execute_verify(
+    deployment: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hp_archive_airflow import open_archive
+
+    from hp_archive.retention.disposal import list_certificates
+
+    monkeypatch.setenv("HP_ARCHIVE_STORAGE_URL", str(tmp_path / "store"))
+    home = Path(deployment["env"]["HP_ARCHIVE_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "retention-schedule.yaml").write_text(_schedule_due_today())
+    _captured(deployment)
+    held = _held_comment("M-2026-001")
+    dag = _dag("hp_disposal")
+    assert dag.access_control and "RecordsOfficer" in dag.access_control
+    assert dag.params["dry_run"] is True
+
+    def run(**conf: Any) -> Any:
+        # a fresh DAG object per run, as the scheduler gives each run: dag.test() keeps the
+        # previous run's conf in the DAG's params, which would carry dry_run=False over
+        return _dag("hp_disposal").test(run_conf=conf).state
+
+    assert run(action="propose") == "success"
+    archive = open_archive()
+    try:
+        (certificate,) = [c["certificate_id"] for c in list_certificates(archive)]
+    finally:
+        archive.close()
+    today = pendulum.now("America/Chicago").date().isoformat()
+    # not submitted, not approved: refused
+    assert run(action="execute", certificate_id=certificate, dry_run=False) == "failed"
+    assert run(action="submit", certificate_id=certificate, submitted_on=today) == "success"
+    # the form left incomplete: a clear failure, nothing recorded
+    assert run(action="approve", certificate_id=certificate, approval_reference="LRC-26-0042") == "failed"
+    approval = {"approved_on": today, "approved_by": "Local Records Commission"}
+    assert run(
+        action="approve", certificate_id=certificate, approval_reference="LRC-26-0042", **approval
+    ) == ("success")
+    before = _counts(deployment["database"])
+    assert run(action="execute", certificate_id=certificate) == "success"  # dry run by default
+    assert _counts(deployment["database"]) == before
+    assert run(action="execute", certificate_id=certificate, dry_run=False) == "success"
+    assert _counts(deployment["database"])["items"] < before["items"]
+    assert run(action="verify", certificate_id=certificate) == "success"
+
+    archive = open_archive()
+    try:
+        (row,) = [c for c in list_certificates(archive) if c["certificate_id"] == certificate]
+        assert row["state"] == "verified"
+        with archive.sessions() as session:
+            remaining = set(session.scalars(select(m.Item.uid)))
+            actors = set(
+                session.scalars(select(m.AuditEntry.actor).where(m.AuditEntry.action.like("disposal.%")))
+            )
+    finally:
+        archive.close()
+    assert held in remaining  # the held comment survived the destruction
+    assert actors == {"airflow:dag_test"}
+    documents = [
+        k for k in _local_keys(tmp_path / "store" / "objects") if k.startswith(f"certificates/{certificate}/")
+    ]
+    assert any("certificate-of-destruction" in k for k in documents), documents
+
+
+def _local_keys(root: Path) -> list[str]:
+    return [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
+
+
+def test_ediscovery_export_dag_stores_a_production_that_verifies(
+    deployment: dict[str, Any], s3_client: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from hp_archive_airflow import open_archive
+
+    from hp_archive.ediscovery.export import verify_export
+
+    _captured(deployment)
+    archive = open_archive()
+    try:
+        from hp_archive.ediscovery.holds import place_hold
+
+        place_hold(
+            archive, "M-2026-002", reason="records request", query="kind:post OR kind:comment", actor="c"
+        )
+    finally:
+        archive.close()
+    dag = _dag("hp_ediscovery_export")
+    run = dag.test(run_conf={"matter": "M-2026-002", "destination": "productions/2026"})
+    assert run.state == "success"
+    bucket = deployment["bucket"]
+    keys = [
+        o["Key"]
+        for page in s3_client.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix="hp/productions/"
+        )
+        for o in page.get("Contents", [])
+    ]
+    assert keys and all(k.startswith("hp/productions/2026/PROD0001/") for k in keys)
+    folder = tmp_path / "download" / "PROD0001"
+    for key in keys:
+        target = folder / key.removeprefix("hp/productions/2026/PROD0001/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(s3_client.get_object(Bucket=bucket, Key=key)["Body"].read())
+    report = verify_export(folder)
+    assert report.ok, report.problems
+    manifest = hashlib.sha256((folder / "MANIFEST.tsv").read_bytes()).hexdigest()
+    assert f"manifest SHA-256 {manifest}" in caplog.text and "productions/2026/PROD0001" in caplog.text
+
+    # an empty matter is a one-line error in the task, and nothing is stored
+    assert (
+        dag.test(run_conf={"matter": "NO-SUCH-MATTER", "destination": "productions/2026"}).state == "failed"
+    )
