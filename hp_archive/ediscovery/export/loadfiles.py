@@ -1,15 +1,15 @@
 """DATA: the load files review platforms read — Concordance DAT, Opticon OPT, EDRM XML 1.2.
 
-**Concordance DAT** (``DATA/<production>.dat``): UTF-8 *with* a byte-order mark (Relativity and
-Concordance detect Unicode load files by it; without one they assume the ANSI code page), CRLF
-between rows, a header row, fields separated by DC4 (0x14) and enclosed in þ (U+00FE); a line
-break inside a field is written as ® (U+00AE). A value cannot contain the delimiters, so 0x14
-becomes a space and a literal þ becomes ``[U+00FE]``. Dates are ISO 8601 in UTC
-(``2026-11-03T08:00:12Z``). Paths are relative to the production folder with Windows separators
-(``NATIVES\\0001\\HPPD0000001.json``), the convention every platform accepts. A value that starts
-with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return — what a spreadsheet would run as a
-formula — is prefixed with a single quote (the OWASP CSV-injection rule); the text files and
-natives keep the exact text.
+**Concordance DAT** (``DATA/<production>.dat``): UTF-8 without a byte-order mark (a BOM would become
+part of the first column name for any reader that decodes plain UTF-8; choose UTF-8 as the load
+file's encoding in the review platform's import), CRLF between rows, a header row, fields separated
+by DC4 (0x14) and enclosed in þ (U+00FE); a line break inside a field is written as ® (U+00AE). A
+value cannot contain the delimiters, so 0x14 becomes a space and a literal þ becomes ``[U+00FE]``.
+Dates are ISO 8601 in UTC (``2026-11-03T08:00:12Z``). Paths are relative to the production folder
+with Windows separators (``NATIVES\\0001\\HPPD0000001.json``), the convention every platform
+accepts. A value that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return — what a
+spreadsheet would run as a formula — is prefixed with a single quote (the OWASP CSV-injection rule);
+the text files and natives keep the exact text.
 
 **Opticon OPT** (``DATA/<production>.opt``): one line per page image,
 ``ImageKey,Volume,Path,DocumentBreak,FolderBreak,BoxBreak,PageCount`` — the key is the page's
@@ -36,7 +36,6 @@ from .manifest import FileDigests
 DAT_SEPARATOR = "\x14"
 DAT_QUOTE = "\u00fe"
 DAT_NEWLINE = "\u00ae"
-BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _XML_INVALID = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -146,11 +145,11 @@ def dat_cell(value: str) -> str:
 
 
 def dat_file(documents: Sequence[DocumentRecord]) -> bytes:
-    """The Concordance DAT (UTF-8 with BOM, CRLF rows, header first)."""
+    """The Concordance DAT (UTF-8, no BOM, CRLF rows, header first)."""
     rows = [DAT_SEPARATOR.join(dat_cell(name) for name in DAT_HEADER)]
     for doc in documents:
         rows.append(DAT_SEPARATOR.join(dat_cell(get(doc)) for _, get in DAT_FIELDS))
-    return (BOM + "\r\n".join(rows) + "\r\n").encode("utf-8")
+    return ("\r\n".join(rows) + "\r\n").encode("utf-8")
 
 
 def parse_dat(data: bytes) -> list[dict[str, str]]:

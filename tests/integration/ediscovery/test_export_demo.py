@@ -53,9 +53,9 @@ def cli(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def read_dat(path: Path) -> tuple[list[str], list[list[str]]]:
     """An independent reading of the DAT with the standard Concordance delimiters."""
-    text = path.read_bytes().decode("utf-8")
-    assert text.startswith("\ufeff")
-    lines = text[1:].split("\r\n")
+    text = path.read_bytes().decode("utf-8")  # plain UTF-8: no byte-order mark before the header
+    assert text.startswith(DAT_QUOTE + "BEGBATES" + DAT_QUOTE)
+    lines = text.split("\r\n")
     assert lines[-1] == ""
     table = [[cell.strip(DAT_QUOTE) for cell in line.split(DAT_SEPARATOR)] for line in lines[:-1]]
     for line in lines[:-1]:

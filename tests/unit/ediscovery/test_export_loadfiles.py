@@ -67,13 +67,13 @@ def test_cells_keep_delimiters_out_and_write_newlines_as_the_registered_sign() -
     assert dat_cell("x\x14y\u00fez") == "\u00fex y[U+00FE]z\u00fe"
 
 
-def test_the_dat_is_utf8_with_bom_crlf_header_and_parses_back() -> None:
+def test_the_dat_is_plain_utf8_crlf_header_and_parses_back() -> None:
     docs = [
         record("HPPD0000001", "HPPD0000001", author="=cmd|' /C calc'!A0"),
         record("HPPD0000002", "HPPD0000003", author="محمد \U0001f499\nsecond line"),
     ]
     data = dat_file(docs)
-    assert data.startswith(b"\xef\xbb\xbf\xc3\xbeBEGBATES\xc3\xbe\x14")
+    assert data.startswith(b"\xc3\xbeBEGBATES\xc3\xbe\x14")  # no byte-order mark
     assert data.count(b"\r\n") == 3 and data.endswith(b"\r\n")
     rows = parse_dat(data)
     assert list(rows[0]) == list(DAT_HEADER)
