@@ -41,6 +41,7 @@ format: install
 
 ## bench: the benchmark suite against the peers (never part of the timed tests)
 bench: install
+	$(PIP) install --quiet -e '.[bench]'
 	$(BIN)/python -m benchmarks.run
 
 ## airflow: Airflow standalone on the embedded defaults with the platform simulators (http://localhost:8080)

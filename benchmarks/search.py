@@ -1,12 +1,18 @@
-"""Search latency (p50 / p95) over N items on SQLite FTS5 and PostgreSQL.
+"""Search latency (p50 / p95) over N items on SQLite FTS5 and PostgreSQL, beside tantivy.
 
 The corpus is written straight into the index tables (bulk inserts: ``executemany`` on SQLite,
 ``COPY`` on PostgreSQL, the GIN index built after the load), through the real migrations, so the
 queries run against exactly the schema and full-text setup the archive uses. Text is Zipf-
 distributed over a 30,000-word vocabulary with the department's own words at fixed ranks and some
 set phrases; 85 % of items have one version, the rest two or three. Each query goes through
-``hp_archive.index.search.search`` (parse, count, rank, first 50 results with snippet, thread,
-events and holds) — what ``hp-archive search`` does.
+``hp_archive.index.search.search`` (parse, exact count, rank, top 100 with snippet, thread,
+events and holds) — what ``hp-archive search`` does — in a fresh process, whose peak RSS is
+reported.
+
+The peer is tantivy (PyPI ``tantivy``) over the same version texts, read back from the loaded
+index: one document per version, BM25, the same queries translated from the parsed query, top
+100 with the count and a snippet per hit. Its documents are versions, not items, so its counts
+run a little higher (items with several versions); the work per query is the same kind.
 
     python -m benchmarks.search --items 1000000 [--backends sqlite,postgresql] [--pg URL] [--runs 15]
 
@@ -22,6 +28,7 @@ import itertools
 import json
 import os
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -33,11 +40,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 
+from benchmarks.common import peak_rss_mb, timed_child
 from hp_archive.index.db import make_engine, session_factory, upgrade
 from hp_archive.index.search import search
+from hp_archive.query.ast import And, DateBound, Flag, Match, Node, Not, Or, Text
+from hp_archive.query.parser import parse
 
 SEED = 20261125
 START = datetime(2021, 1, 1, tzinfo=UTC)
@@ -61,9 +71,18 @@ DOMAIN = {
 }
 PHRASES = ["speeding ticket", "walnut street", "never mind", "lake street", "parking ticket"]
 
+# the classes of issue 7 (single term incl. terms on 10 %+ of items, two-term AND, phrase, term +
+# 30-day range, field filter) and issue 5 (Boolean with a field filter, date range)
 QUERIES = {
     "single-term": ["police", "speeding", "walnut", "towed", "ontarioville"],
+    "two-term AND": ["police officer", "speeding ticket", "walnut lake", "towed parking"],
     "phrase": ['"speeding ticket"', '"walnut street"', '"never mind"', '"lake street"'],
+    "term+30-day range": [
+        "speeding after:2024-01-01 before:2024-01-31",
+        "police after:2023-06-01 before:2023-07-01",
+        "walnut after:2025-03-01 before:2025-03-31",
+    ],
+    "field filter": ["speeding kind:comment", "police platform:x", "walnut deleted:true", "towed kind:post"],
     "boolean+field": [
         "(speeding OR parking) ticket kind:comment",
         "police NOT officer platform:facebook",
@@ -73,10 +92,10 @@ QUERIES = {
     "date-range": [
         "after:2024-01-01 before:2024-02-01",
         "after:2023-06-01 before:2023-06-08",
-        "speeding after:2024-01-01 before:2024-07-01",
         "platform:x after:2025-03-01 before:2025-03-15",
     ],
 }
+LIMIT = 100  # top-100, as issue 7 asks
 
 
 # -- corpus ------------------------------------------------------------------------------------------
@@ -313,33 +332,203 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(ordered, n=100, method="inclusive")[int(q) - 1]
 
 
-def measure(engine: Engine, runs: int) -> dict[str, Any]:
-    sessions = session_factory(engine)
+def summarize(per_query_timings: dict[str, tuple[int, list[float], list[float]]]) -> dict[str, Any]:
+    """p50 / p95 per query class (all runs of its queries together) and per query.
+
+    ``cpu_p50_ms`` is this process's CPU per query: on SQLite and tantivy that is the whole search
+    (load-independent, for comparing runs on a busy machine); on PostgreSQL only the client's part.
+    """
     out: dict[str, Any] = {}
     for kind, queries in QUERIES.items():
-        timings: list[float] = []
-        per_query = {}
-        for query in queries:
-            with sessions() as session:
-                total = search(session, query, limit=50).total  # warm-up
-            mine = []
-            for _ in range(runs):
-                with sessions() as session:
-                    started = time.perf_counter()
-                    search(session, query, limit=50)
-                    mine.append((time.perf_counter() - started) * 1000)
-            timings += mine
-            per_query[query] = {
-                "matches": total,
-                "p50_ms": round(statistics.median(mine), 1),
-                "p95_ms": round(percentile(mine, 95), 1),
-            }
+        timings = [t for q in queries for t in per_query_timings[q][1]]
         out[kind] = {
             "p50_ms": round(statistics.median(timings), 1),
             "p95_ms": round(percentile(timings, 95), 1),
-            "queries": per_query,
+            "cpu_p50_ms": round(statistics.median([t for q in queries for t in per_query_timings[q][2]]), 1),
+            "queries": {
+                q: {
+                    "matches": per_query_timings[q][0],
+                    "p50_ms": round(statistics.median(per_query_timings[q][1]), 1),
+                    "p95_ms": round(percentile(per_query_timings[q][1], 95), 1),
+                    "cpu_p50_ms": round(statistics.median(per_query_timings[q][2]), 1),
+                }
+                for q in queries
+            },
         }
     return out
+
+
+def measure(url: str, runs: int) -> dict[str, Any]:
+    """Each query through ``search()`` (parse, count, rank, top 100 with snippet, thread, events, holds)."""
+    engine = make_engine(url)
+    sessions = session_factory(engine)
+    found: dict[str, tuple[int, list[float], list[float]]] = {}
+    cpu_started = time.process_time()
+    try:
+        for queries in QUERIES.values():
+            for query in queries:
+                with sessions() as session:
+                    total = search(session, query, limit=LIMIT).total  # warm-up
+                mine, cpu = [], []
+                for _ in range(runs):
+                    with sessions() as session:
+                        started, cpu_started = time.perf_counter(), time.process_time()
+                        search(session, query, limit=LIMIT)
+                        mine.append((time.perf_counter() - started) * 1000)
+                        cpu.append((time.process_time() - cpu_started) * 1000)
+                found[query] = (total, mine, cpu)
+    finally:
+        engine.dispose()
+    return {
+        **summarize(found),
+        "client_cpu_s": round(time.process_time() - cpu_started, 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
+# -- the peer: tantivy over the same version texts ---------------------------------------------------------
+
+
+def tantivy_schema() -> Any:
+    import tantivy
+
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("text", stored=True)  # default tokenizer: the texts are normalized already
+    builder.add_integer_field("item", stored=True, indexed=False, fast=True)
+    builder.add_text_field("kind", tokenizer_name="raw")
+    builder.add_text_field("platform", tokenizer_name="raw")
+    builder.add_text_field("account", tokenizer_name="raw")
+    builder.add_integer_field("deleted", indexed=True)
+    builder.add_integer_field("time", indexed=True, fast=True)  # the item time, epoch seconds
+    return builder.build()
+
+
+def build_tantivy(url: str, directory: Path) -> None:
+    """One tantivy document per item version, read back from the loaded index (the same texts)."""
+    import tantivy
+
+    from hp_archive.index import models as m
+    from hp_archive.query.sql import item_time
+
+    index = tantivy.Index(tantivy_schema(), path=str(directory))
+    writer = index.writer(heap_size=256_000_000, num_threads=1)
+    engine = make_engine(url)
+    columns = (
+        m.ItemVersion.item_id,
+        m.ItemVersion.search_text,
+        m.Item.kind,
+        m.Item.platform,
+        m.Item.account_id,
+        m.Item.is_deleted,
+        item_time(),
+    )
+    statement = select(*columns).join(m.Item, m.Item.id == m.ItemVersion.item_id)
+    try:
+        with engine.connect() as conn:
+            for item, body, kind, platform, account, deleted, moment in conn.execution_options(
+                yield_per=20_000
+            ).execute(statement):
+                writer.add_document(
+                    tantivy.Document(
+                        text=body,
+                        item=item,
+                        kind=kind,
+                        platform=platform,
+                        account=account,
+                        deleted=int(bool(deleted)),
+                        time=_epoch(moment),
+                    )
+                )
+    finally:
+        engine.dispose()
+    writer.commit()
+    writer.wait_merging_threads()
+
+
+def _epoch(moment: datetime | str) -> int:
+    if isinstance(moment, str):  # a coalesce() on SQLite may come back as the stored text
+        moment = datetime.fromisoformat(moment).replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+def tantivy_query(node: Node, schema: Any) -> Any:
+    """The same query for tantivy (per version: a document is one version's text)."""
+    import tantivy
+
+    occur = tantivy.Occur
+    if isinstance(node, Text):
+        words = list(node.tokens)
+        if len(words) == 1:
+            if node.prefix:
+                return tantivy.Query.regex_query(schema, "text", re.escape(words[0]) + ".*")
+            return tantivy.Query.term_query(schema, "text", words[0])
+        if node.prefix:
+            return tantivy.Query.phrase_prefix_query(schema, "text", words)
+        return tantivy.Query.phrase_query(schema, "text", words)
+    if isinstance(node, And | Or):
+        clauses = []
+        for child in node.children:
+            if isinstance(child, Not):
+                clauses.append((occur.MustNot, tantivy_query(child.child, schema)))
+            else:
+                must = occur.Must if isinstance(node, And) else occur.Should
+                clauses.append((must, tantivy_query(child, schema)))
+        if all(o == occur.MustNot for o, _ in clauses):
+            clauses.append((occur.Must, tantivy.Query.all_query()))
+        return tantivy.Query.boolean_query(clauses)
+    if isinstance(node, Not):
+        return tantivy.Query.boolean_query(
+            [(occur.Must, tantivy.Query.all_query()), (occur.MustNot, tantivy_query(node.child, schema))]
+        )
+    if isinstance(node, Match):
+        return tantivy.Query.boolean_query(
+            [(occur.Should, tantivy.Query.term_query(schema, node.name, v)) for v in node.values]
+        )
+    if isinstance(node, Flag) and node.name == "deleted":
+        return tantivy.Query.term_query(schema, "deleted", int(node.value))
+    if isinstance(node, DateBound) and not node.captured:
+        at = int(node.at.timestamp())
+        if node.lower:
+            return tantivy.Query.range_query(schema, "time", tantivy.FieldType.Integer, at, None, True, True)
+        return tantivy.Query.range_query(schema, "time", tantivy.FieldType.Integer, None, at, True, False)
+    raise ValueError(f"no tantivy equivalent for {node!r} in the benchmark")
+
+
+def measure_tantivy(directory: Path, runs: int) -> dict[str, Any]:
+    """Each query on tantivy: translate, top 100 by BM25 with the count, and a snippet for each hit."""
+    import tantivy
+
+    schema = tantivy_schema()
+    index = tantivy.Index(schema, path=str(directory))
+    index.reload()
+    searcher = index.searcher()
+
+    def run(text_query: str) -> int:
+        query = tantivy_query(parse(text_query).root, schema)
+        found = searcher.search(query, LIMIT, count=True)
+        snippets = tantivy.SnippetGenerator.create(searcher, query, schema, "text")
+        for _, address in found.hits:
+            snippets.snippet_from_doc(searcher.doc(address)).to_html()
+        return int(found.count or 0)
+
+    found: dict[str, tuple[int, list[float], list[float]]] = {}
+    cpu_started = time.process_time()
+    for queries in QUERIES.values():
+        for query in queries:
+            total = run(query)  # warm-up
+            mine, cpu = [], []
+            for _ in range(runs):
+                started, cpu_started = time.perf_counter(), time.process_time()
+                run(query)
+                mine.append((time.perf_counter() - started) * 1000)
+                cpu.append((time.process_time() - cpu_started) * 1000)
+            found[query] = (total, mine, cpu)
+    return {
+        **summarize(found),
+        "client_cpu_s": round(time.process_time() - cpu_started, 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "documents": searcher.num_docs,
+    }
 
 
 @contextmanager
@@ -361,11 +550,25 @@ def postgres_schema(base: str) -> Iterator[str]:
         admin.dispose()
 
 
-def bench_backend(backend: str, items: int, runs: int, pg: str | None, workdir: Path) -> dict[str, Any]:
+def child(mode: str, target: str, runs: int, workdir: Path) -> dict[str, Any]:
+    """Run one measuring step in a fresh process, so its peak RSS is the search's alone."""
+    out = workdir / f"{mode}-{uuid.uuid4().hex[:8]}.json"
+    argv = [sys.executable, "-m", "benchmarks.search", f"--{mode}", target, "--runs", str(runs)]
+    seconds, _ = timed_child([*argv, "--out", str(out)])
+    result: dict[str, Any] = json.loads(out.read_text())  # with the child's own peak RSS (VmHWM)
+    result["seconds"] = round(seconds, 1)
+    return result
+
+
+def bench_backend(
+    backend: str, items: int, runs: int, pg: str | None, workdir: Path, peer: dict[str, Any]
+) -> dict[str, Any]:
     @contextmanager
     def database() -> Iterator[str]:
         if backend == "sqlite":
-            yield f"sqlite:///{workdir / f'search-{items}.sqlite'}"
+            path = workdir / f"search-{items}.sqlite"
+            path.unlink(missing_ok=True)
+            yield f"sqlite:///{path}"
         else:
             if not pg:
                 raise SystemExit("PostgreSQL needs --pg URL or HP_ARCHIVE_TEST_DATABASE_URL")
@@ -379,24 +582,59 @@ def bench_backend(backend: str, items: int, runs: int, pg: str | None, workdir: 
             started = time.perf_counter()
             (load_sqlite if backend == "sqlite" else load_postgres)(engine, items)
             load_seconds = time.perf_counter() - started
-            print(f"{backend}: loaded {items} items in {load_seconds:.0f}s", file=sys.stderr, flush=True)
-            result = {"load_seconds": round(load_seconds, 1), **measure(engine, runs)}
         finally:
             engine.dispose()
+        print(f"{backend}: loaded {items} items in {load_seconds:.0f}s", file=sys.stderr, flush=True)
+        if not peer:
+            directory = workdir / "tantivy"
+            directory.mkdir(exist_ok=True)
+            started = time.perf_counter()
+            timed_child(
+                [sys.executable, "-m", "benchmarks.search", "--tantivy-build", url, "--out", str(directory)]
+            )
+            build_seconds = time.perf_counter() - started
+            print(f"tantivy: indexed the same texts in {build_seconds:.0f}s", file=sys.stderr, flush=True)
+            peer.update(
+                child("tantivy-measure", str(directory), runs, workdir), build_seconds=round(build_seconds, 1)
+            )
+        result = {"load_seconds": round(load_seconds, 1), **child("measure", url, runs, workdir)}
     return result
 
 
 def print_table(items: int, results: dict[str, dict[str, Any]]) -> None:
-    print(f"search latency over {items:,} items (ms; each query {len(QUERIES)} kinds, first 50 results)")
-    print(f"{'query kind':16}" + "".join(f"{b + ' p50':>18}{b + ' p95':>18}" for b in results))
+    peer = results.get("tantivy")
+    print(f"search latency over {items:,} items (ms; top {LIMIT} with snippets; p95 ratio to tantivy)")
+    header = f"{'query class':20}"
+    for backend in results:
+        header += f"{backend + ' p50':>16}{backend + ' p95':>16}"
+        if peer and backend != "tantivy":
+            header += f"{'x tantivy':>10}"
+    print(header)
     for kind in QUERIES:
-        cells = "".join(f"{results[b][kind]['p50_ms']:>18}{results[b][kind]['p95_ms']:>18}" for b in results)
-        print(f"{kind:16}{cells}")
+        row = f"{kind:20}"
+        for backend, data in results.items():
+            row += f"{data[kind]['p50_ms']:>16}{data[kind]['p95_ms']:>16}"
+            if peer and backend != "tantivy":
+                ratio = data[kind]["p95_ms"] / max(peer[kind]["p95_ms"], 0.01)
+                row += f"{ratio:>10.1f}"
+        print(row)
+    print(
+        "\npeak RSS of the search process (MB): "
+        + ", ".join(f"{b} {d['peak_rss_mb']}" for b, d in results.items())
+    )
     for backend, data in results.items():
-        print(f"\n{backend} (load {data['load_seconds']}s): per query p50 / p95 ms, matches")
+        loaded = (
+            f"load {data['load_seconds']}s"
+            if "load_seconds" in data
+            else f"build {data.get('build_seconds')}s"
+        )
+        print(f"\n{backend} ({loaded}): per query p50 / p95 ms, this process's CPU p50 ms, matches")
         for kind in QUERIES:
             for query, figures in data[kind]["queries"].items():
-                print(f"  {query:48} {figures['p50_ms']:>8} {figures['p95_ms']:>8} {figures['matches']:>9}")
+                print(
+                    f"  {query:48} {figures['p50_ms']:>8} {figures['p95_ms']:>8} "
+                    f"{figures.get('cpu_p50_ms', ''):>8} {figures['matches']:>9}"
+                )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -407,20 +645,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg", default=os.environ.get("HP_ARCHIVE_TEST_DATABASE_URL"))
     parser.add_argument("--workdir", type=Path, help="where the SQLite file goes (default: a temp dir)")
     parser.add_argument("--out", type=Path, help="also write the figures as JSON here")
+    # the measuring steps, each run in its own process by the parent
+    parser.add_argument("--measure", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--tantivy-build", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--tantivy-measure", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.measure:
+        args.out.write_text(json.dumps(measure(args.measure, args.runs)))
+        return 0
+    if args.tantivy_build:
+        build_tantivy(args.tantivy_build, args.out)
+        return 0
+    if args.tantivy_measure:
+        args.out.write_text(json.dumps(measure_tantivy(Path(args.tantivy_measure), args.runs)))
+        return 0
     backends = [b for b in args.backends.split(",") if b]
     results: dict[str, dict[str, Any]] = {}
+    peer: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="hp-bench-search-") as tmp:
         workdir = args.workdir or Path(tmp)
         for backend in backends:
             if backend == "postgresql" and not args.pg:
                 print("postgresql: skipped (no --pg URL or HP_ARCHIVE_TEST_DATABASE_URL)", file=sys.stderr)
                 continue
-            results[backend] = bench_backend(backend, args.items, args.runs, args.pg, workdir)
+            results[backend] = bench_backend(backend, args.items, args.runs, args.pg, workdir, peer)
+    if peer:
+        results["tantivy"] = peer
     print_table(args.items, results)
     if args.out:
         args.out.write_text(
-            json.dumps({"items": args.items, "runs": args.runs, "results": results}, indent=2)
+            json.dumps({"items": args.items, "runs": args.runs, "limit": LIMIT, "results": results}, indent=2)
         )
     return 0
 

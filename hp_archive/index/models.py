@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -436,3 +437,6 @@ class DisposalObject(Base):
 Index("ix_change_events_version_id", ChangeEvent.version_id)
 Index("ix_change_events_record_id", ChangeEvent.record_id)
 Index("ix_items_media_record_id", Item.media_record_id)
+# Search orders by the item's time and date filters bound it (hp_archive.query.sql.item_time;
+# migration 0008 creates it).
+Index("ix_items_item_time", func.coalesce(Item.created_at, Item.first_seen_at).desc(), Item.uid)

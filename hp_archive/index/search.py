@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, func, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, func, literal, select, text, update
+from sqlalchemy.orm import Session, load_only
 
 from hp_archive.errors import NotFoundError
 from hp_archive.index import models as m
@@ -34,6 +34,15 @@ MAX_LIMIT = 1000
 CHUNK = 500
 WITHIN_CHUNK = 5000
 MAX_DEPTH = 16
+# above every score either backend gives (BM25 and -ts_rank are finite and far below this)
+MAX_SCORE = 1e30
+VERSION_FIELDS = (
+    m.ItemVersion.id,
+    m.ItemVersion.item_id,
+    m.ItemVersion.version_no,
+    m.ItemVersion.text,
+    m.ItemVersion.search_text,
+)
 
 
 def item_status(item: m.Item) -> str:
@@ -137,41 +146,12 @@ def search(
     limit = max(1, min(limit, MAX_LIMIT))
     offset = max(0, offset)
     compiled = _compiler(session, q)
-    condition = compiled.condition()
     if session.get_bind().dialect.name == "postgresql":
         # JIT-compiling a ranked full-text query costs PostgreSQL seconds and saves it milliseconds
         session.execute(text("SET LOCAL jit = off"))
-    # the total rides along as a window count, so the query is evaluated once per page; rows stay
-    # narrow (id and sort keys) until the page is cut, then the page's items are loaded
-    total_column = func.count().over().label("total")
-    scores = compiled.item_scores()
-    order: list[ColumnElement[Any]] = []
-    statement = select(m.Item.id, total_column)
-    if scores is None:
-        statement = statement.where(condition)
-    else:
-        best = scores.subquery("best")
-        if compiled.scores_decide():
-            statement = statement.join(best, best.c.item_id == m.Item.id)
-        elif compiled.matches_are_scored():
-            statement = statement.join(best, best.c.item_id == m.Item.id).where(
-                compiled.condition(scored=True)
-            )
-        else:
-            statement = statement.outerjoin(best, best.c.item_id == m.Item.id).where(condition)
-        order.append(best.c.score.asc().nulls_last())
-    order += [item_time().desc(), m.Item.uid.asc()]
-    rows = session.execute(statement.order_by(*order).limit(limit).offset(offset)).all()
-    loaded = {
-        item.id: item for item in session.scalars(select(m.Item).where(m.Item.id.in_([r[0] for r in rows])))
-    }
-    items = [loaded[row[0]] for row in rows]
-    if rows:
-        total = int(rows[0][1])
-    elif offset:
-        total = session.scalar(select(func.count()).select_from(m.Item).where(condition)) or 0
-    else:
-        total = 0
+    ids, total = _page(session, compiled, limit, offset)
+    loaded = {item.id: item for item in session.scalars(select(m.Item).where(m.Item.id.in_(ids)))}
+    items = [loaded[pk] for pk in ids]
     return SearchResults(
         total=total,
         results=_results(session, q, items),
@@ -180,6 +160,55 @@ def search(
         dates=q.dates(),
         current_only=q.current_only,
     )
+
+
+def _page(session: Session, compiled: QueryCompiler, limit: int, offset: int) -> tuple[list[int], int]:
+    """Ids of one page of matching items, best first, and how many items match in all.
+
+    Ranked queries are cut on the score alone before any item row is read: the page can only hold
+    items scoring at most as well as the ``offset + limit``-th best score, so only those (ties
+    included, for the time and uid tie-breaks) are looked up and sorted. Unranked queries count and
+    page separately, so the page is a top-N walk of the item-time index, never a sort of every match.
+    """
+    scores = compiled.item_scores()
+    order_tail: list[ColumnElement[Any]] = [item_time().desc(), m.Item.uid.asc()]
+    if scores is None or not compiled.matches_are_scored():
+        condition = compiled.condition()
+        statement = select(m.Item.id)
+        order: list[ColumnElement[Any]] = []
+        if scores is not None:
+            # some matches have no positive word (``deleted:true OR police``): they rank last
+            scored = scores.subquery("best")
+            statement = statement.outerjoin(scored, scored.c.item_id == m.Item.id)
+            order.append(scored.c.score.asc().nulls_last())
+        ids = list(
+            session.scalars(
+                statement.where(condition).order_by(*order, *order_tail).limit(limit).offset(offset)
+            )
+        )
+        total = session.scalar(select(func.count()).select_from(m.Item).where(condition)) or 0
+        return ids, total
+    # every matching item has a score and only matching items are scored
+    hits = scores.cte("best").prefix_with("MATERIALIZED")
+    cut = select(hits.c.score).order_by(hits.c.score).limit(1).offset(offset + limit - 1).scalar_subquery()
+    # the tie-breaks are looked up only for the rows left after the cut (a join would let the planner
+    # read every item row when it misjudges how few rows pass the cut)
+    owner = select(m.Item).where(m.Item.id == hits.c.item_id)
+    statement = (
+        select(hits.c.item_id, select(func.count()).select_from(hits).scalar_subquery())
+        .where(hits.c.score <= func.coalesce(cut, literal(MAX_SCORE)))
+        .order_by(
+            hits.c.score.asc(),
+            owner.with_only_columns(item_time()).scalar_subquery().desc(),
+            owner.with_only_columns(m.Item.uid).scalar_subquery().asc(),
+        )
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = session.execute(statement).all()
+    if rows:
+        return [row[0] for row in rows], int(rows[0][1])
+    return [], session.scalar(select(func.count()).select_from(hits)) or 0
 
 
 def _results(session: Session, query: Query, items: list[m.Item]) -> list[dict[str, Any]]:
@@ -239,6 +268,8 @@ def _versions_of(session: Session, item_ids: Sequence[int]) -> dict[int, list[m.
     for chunk in _chunks(item_ids):
         for version in session.scalars(
             select(m.ItemVersion)
+            # only what results show: the normalized platform JSON can be kilobytes per version
+            .options(load_only(*VERSION_FIELDS))
             .where(m.ItemVersion.item_id.in_(chunk))
             .order_by(m.ItemVersion.item_id, m.ItemVersion.version_no)
         ):

@@ -59,6 +59,9 @@ def occurrences(tokens: Sequence[str], atom: Text) -> list[int]:
     """Start indexes in ``tokens`` where ``atom`` occurs."""
     want = atom.tokens
     size = len(want)
+    if size == 1 and not atom.prefix:
+        word = want[0]
+        return [index for index, token in enumerate(tokens) if token == word]
     found = []
     for start in range(len(tokens) - size + 1):
         if all(tokens[start + i] == want[i] for i in range(size - 1)):

@@ -65,27 +65,27 @@ def item_condition(atoms: Sequence[Text], *, current_only: bool) -> ColumnElemen
 
 
 def item_scores(
-    atoms: Sequence[Text], *, current_only: bool, within: Select[int] | None = None
+    atoms: Sequence[Text], *, current_only: bool, within: ColumnElement[bool] | None = None
 ) -> Select[int, float]:
     """(item id, best BM25) over the searched versions containing any atom; lower ranks higher.
 
-    ``within`` is ignored: BM25 comes from one pass over the FTS5 matches, which is cheaper than
-    narrowing them first.
+    The FTS5 matches drive the query (``rowid + 0`` keeps SQLite from probing FTS5 by rowid, which
+    re-reads the whole doclist per probe) and each is joined to its version and item; ``within`` (a
+    condition over ``items``) is checked there, so bm25() — the costly part — runs only for the
+    versions of matching items.
     """
-    scored = (
-        select(
-            VERSION_FTS.c.rowid.label("version_id"),
-            func.bm25(literal_column("version_fts")).label("score"),
-        )
+    version = aliased(m.ItemVersion)
+    link = m.Item.current_version_id == version.id if current_only else m.Item.id == version.item_id
+    statement = (
+        select(version.item_id.label("item_id"), func.bm25(literal_column("version_fts")).label("score"))
+        .select_from(VERSION_FTS)
+        .join(version, version.id == VERSION_FTS.c.rowid + 0)
         .where(_match(atoms))
-        .cte("scored")
-        # SQLite must not flatten the FTS query into the join, or bm25() loses its context
-        .prefix_with("MATERIALIZED")
     )
-    per_item = select(m.ItemVersion.item_id.label("item_id"), func.min(scored.c.score).label("score")).join(
-        scored, scored.c.version_id == m.ItemVersion.id
-    )
-    if current_only:
-        owner = aliased(m.Item)
-        per_item = per_item.join(owner, owner.current_version_id == m.ItemVersion.id)
-    return per_item.group_by(m.ItemVersion.item_id)
+    if within is not None or current_only:
+        statement = statement.join(m.Item, link)
+    if within is not None:
+        statement = statement.where(within)
+    # bm25() must be read while FTS5 sits on the row: materialized before the grouping
+    scored = statement.cte("scored").prefix_with("MATERIALIZED")
+    return select(scored.c.item_id, func.min(scored.c.score).label("score")).group_by(scored.c.item_id)

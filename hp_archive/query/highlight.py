@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
-from hp_archive.index.text import tokens as normalize
+from hp_archive.index.text import tokens
 from hp_archive.query.ast import Text
 from hp_archive.query.evaluate import occurrences
 
 MARK_OPEN, MARK_CLOSE = "[[", "]]"
+
+
+@lru_cache(maxsize=65_536)
+def normalize(word: str) -> tuple[str, ...]:
+    """A word's normalized tokens (cached: a page of results repeats most of its words)."""
+    return tuple(tokens(word))
 
 
 def marked_words(text: str, atoms: Sequence[Text]) -> tuple[list[str], list[bool]]:

@@ -20,7 +20,6 @@ from sqlalchemy import (
     func,
     not_,
     or_,
-    select,
     true,
 )
 from sqlalchemy.orm import aliased
@@ -107,15 +106,16 @@ class QueryCompiler:
     def item_scores(self) -> Select[int, float] | None:
         """(item id, score) for items with a searched version containing a positive word; lower is better.
 
-        Only matching items get a score where the backend can use that. None when the query has no
-        words outside a NOT (then results are ordered by time).
+        Only matching items are scored: when :meth:`matches_are_scored`, the rows are exactly the
+        matching items. None when the query has no words outside a NOT (then results are ordered
+        by time).
         """
         atoms = self.query.text_atoms(positive=True)
         if not atoms:
             return None
-        within = None
-        if not self.scores_decide():
-            within = select(m.Item.id).where(self.condition()).correlate(None)
+        # the backend only scores versions containing a positive word, so a lone top-level word
+        # need not be looked up again (condition(scored=True))
+        within = None if self.scores_decide() else self.condition(scored=True)
         scores: Select[int, float] = self.text.item_scores(
             atoms, current_only=self.query.current_only, within=within
         )
@@ -178,8 +178,6 @@ def _date(node: DateBound) -> ColumnElement[bool]:
 
     if node.captured:
         return bound(m.Item.first_seen_at)
-    # written out (not with coalesce) so both the created_at index and NULL handling stay exact
-    return or_(
-        and_(m.Item.created_at.is_not(None), bound(m.Item.created_at)),
-        and_(m.Item.created_at.is_(None), bound(m.Item.first_seen_at)),
-    )
+    # the item time as item_time() spells it, so the expression index of migration 0008 serves it
+    # (first_seen_at is never NULL, so the coalesce is exactly "created_at, else first seen")
+    return bound(item_time())

@@ -62,12 +62,12 @@ def item_condition(atoms: Sequence[Text], *, current_only: bool) -> ColumnElemen
 
 
 def item_scores(
-    atoms: Sequence[Text], *, current_only: bool, within: Select[int] | None = None
+    atoms: Sequence[Text], *, current_only: bool, within: ColumnElement[bool] | None = None
 ) -> Select[int, float]:
     """(item id, best -ts_rank) over the searched versions containing any atom; lower ranks higher.
 
     Ranked in the same scan that finds the versions, so the tsvectors never travel through a sort;
-    with ``within`` (ids of the items the whole query matches) only those are ranked, which saves
+    with ``within`` (a condition over ``items``) only the items meeting it are ranked, which saves
     most of the work when filters or other words narrow a common word.
     """
     query = _tsquery(atoms)
@@ -76,7 +76,9 @@ def item_scores(
         func.min(-func.ts_rank(SEARCH_TSV, query)).label("score"),
     ).where(SEARCH_TSV.op("@@")(query))
     if within is not None:
-        statement = statement.where(m.ItemVersion.item_id.in_(within))
+        statement = statement.where(
+            m.ItemVersion.item_id.in_(select(m.Item.id).where(within).correlate(None))
+        )
     if current_only:
         owner = aliased(m.Item)
         statement = statement.join(owner, owner.current_version_id == m.ItemVersion.id)

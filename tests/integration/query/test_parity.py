@@ -271,3 +271,43 @@ def test_a_page_past_the_end_still_counts_every_match(sqlite_engine: Engine) -> 
         page = search(session, "police", offset=10_000)
     assert page.results == []
     assert page.total == len(expected(parse("police", timezone=TZ))) > 0
+
+
+@pytest.mark.parametrize("text", ["police", "polic*", "police kind:comment|reply", "deleted:true OR police"])
+def test_small_pages_follow_the_full_ranking(
+    sqlite_engine: Engine, request: pytest.FixtureRequest, text: str
+) -> None:
+    """A page is cut on the score before items are read: ties at the cut must not move or drop items."""
+    engines = [sqlite_engine]
+    if postgres_base_url() is not None:
+        engines.append(request.getfixturevalue("postgres_engine"))
+    for engine in engines:
+        with session_factory(engine)() as session:
+            full = search(session, text, limit=1000, timezone=TZ)
+            paged: list[str] = []
+            for offset in range(0, full.total + 3, 3):
+                page = search(session, text, limit=3, offset=offset, timezone=TZ)
+                assert page.total == full.total, (engine.dialect.name, offset)
+                paged += [r["id"] for r in page.results]
+        assert full.total > 6, text
+        assert paged == [r["id"] for r in full.results], engine.dialect.name
+
+
+def test_date_ranges_read_the_item_time_index(sqlite_engine: Engine) -> None:
+    """after:/before: and the newest-first order use migration 0008's index, not a scan of every item."""
+    from sqlalchemy import select
+
+    from hp_archive.index import models as m
+    from hp_archive.query.sql import QueryCompiler, item_time
+
+    query = parse("after:2026-03-05 before:2026-03-12", timezone=TZ)
+    statement = (
+        select(m.Item.id)
+        .where(QueryCompiler(query, "sqlite").condition())
+        .order_by(item_time().desc(), m.Item.uid)
+        .limit(10)
+    )
+    with sqlite_engine.connect() as conn:
+        compiled = statement.compile(sqlite_engine, compile_kwargs={"literal_binds": True})
+        plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+    assert "ix_items_item_time" in plan, plan
