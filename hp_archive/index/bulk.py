@@ -129,5 +129,48 @@ class BulkWriter:
         return ", ".join("?" for _ in range(count))
 
 
+class FullTextBatch:
+    """SQLite: full text for one transaction's new versions in one statement, not a trigger per row.
+
+    The ``item_versions`` insert trigger feeds FTS5 one row at a time, which costs more than
+    storing the row. Inside the caller's transaction the trigger is dropped, and :meth:`finish`
+    indexes every version added since (``id`` above the largest before) with one
+    ``INSERT … SELECT`` — the same rowids and text the trigger would have given — then re-creates
+    the trigger from the schema's own SQL. The drop is part of the transaction: a rollback or crash
+    restores the trigger with everything else. PostgreSQL needs none of this (a generated column).
+    """
+
+    TRIGGER = "item_versions_fts_insert"
+
+    def __init__(self, bulk: BulkWriter) -> None:
+        self.bulk = bulk
+        self.trigger_sql: str | None = None
+        self.after_id = 0
+        if not bulk.sqlite:
+            return
+        conn = bulk.conn
+        found = conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (self.TRIGGER,)
+        ).scalar()
+        if found is None:
+            return
+        self.trigger_sql = str(found)
+        self.after_id = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM item_versions").scalar() or 0
+        conn.exec_driver_sql(f"DROP TRIGGER {self.TRIGGER}")
+
+    def finish(self) -> None:
+        """Index the new versions and put the trigger back (idempotent)."""
+        if self.trigger_sql is None:
+            return
+        conn = self.bulk.conn
+        conn.exec_driver_sql(
+            "INSERT INTO version_fts(rowid, search_text) SELECT id, search_text FROM item_versions "
+            "WHERE id > ? ORDER BY id",
+            (self.after_id,),
+        )
+        conn.exec_driver_sql(self.trigger_sql)
+        self.trigger_sql = None
+
+
 def _quoted(columns: Sequence[str]) -> str:
     return ", ".join(f'"{c}"' for c in columns)

@@ -47,6 +47,8 @@ IMPORT_PROFILE = "hp-archive/import/1"
 IMPORT_NAMESPACE = uuid.UUID("0f3c5d2e-7f43-4d0e-9c59-696d706f7274")
 MEDIA_TYPES = ("image/", "video/")
 _KEEP_LOCAL = 512  # parseable originals kept in memory for revisits; older ones are re-read
+# json.dumps' output exactly; parsed JSON has no cycles, so the encoder need not look for them
+_JSON = json.JSONEncoder(check_circular=False)
 
 
 def import_run_id(sha256: str) -> str:
@@ -65,6 +67,7 @@ class Observed(NamedTuple):
     root_uid: str | None
     author_id: str | None
     author_name: str | None
+    author_key: str | None  # the author name normalized like the text (``author:`` queries)
     author_is_agency: bool
     url: str | None
     created_at: str | None  # stamps (hp_archive.index.bulk.stamp): written as they are
@@ -113,6 +116,10 @@ def uid_for(platform: str, native_id: str) -> str:
 
 def observed(platform: str, parsed: ParsedItem) -> Observed:
     """What the index needs of a parsed item (digests, search text and JSON computed here)."""
+    author_key = search_text(parsed.author_name or "") or None
+    # the search text of "text author" is the text's and the author's joined: a space splits
+    # tokens, and normalization never reaches across it
+    text_key = search_text(parsed.text) if parsed.text else ""
     return Observed(
         uid=uid_for(platform, parsed.native_id),
         platform=platform,
@@ -122,6 +129,7 @@ def observed(platform: str, parsed: ParsedItem) -> Observed:
         root_uid=uid_for(platform, parsed.root_native_id) if parsed.root_native_id else None,
         author_id=parsed.author_id,
         author_name=parsed.author_name,
+        author_key=author_key,
         author_is_agency=parsed.author_is_agency,
         url=parsed.url,
         created_at=stamp(parsed.created_at),
@@ -129,8 +137,8 @@ def observed(platform: str, parsed: ParsedItem) -> Observed:
         hidden=parsed.hidden,
         digest=parsed.content_digest,
         text=parsed.text,
-        search_text=search_text(" ".join(filter(None, [parsed.text, parsed.author_name]))),
-        normalized=json.dumps(normalized(parsed)),
+        search_text=" ".join(filter(None, [text_key, author_key])),
+        normalized=_JSON.encode(normalized(parsed)),
         media_url=parsed.media_url,
     )
 

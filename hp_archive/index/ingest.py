@@ -16,6 +16,7 @@ capture report and media downloads come after the pages that name them).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import json
@@ -32,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from hp_archive.errors import WarcError
 from hp_archive.index import models as m
-from hp_archive.index.bulk import BulkWriter, from_stamp, stamp_from_db
+from hp_archive.index.bulk import BulkWriter, FullTextBatch, from_stamp, stamp_from_db
 from hp_archive.index.changes import Candidate, KnownState, ListingWindow, missing_from_listing, observe
 from hp_archive.index.extract import (
     IMPORT_PROFILE,
@@ -78,12 +79,12 @@ _ITEM_COLUMNS = (
     "id", "uid", "platform", "account_id", "native_id", "kind", "parent_uid", "root_uid", "author_id",
     "author_name", "author_is_agency", "url", "series", "scope", "created_at", "first_seen_at",
     "last_seen_at", "last_seen_run", "is_hidden", "is_deleted", "deleted_observed_at", "version_count",
-    "current_version_id", "media_record_id",
+    "current_version_id", "media_record_id", "author_key",
 )  # fmt: skip
 _ITEM_UPDATE = (
     "kind", "parent_uid", "root_uid", "author_id", "author_name", "author_is_agency", "url",
     "created_at", "last_seen_at", "last_seen_run", "is_hidden", "is_deleted", "deleted_observed_at",
-    "version_count", "current_version_id",
+    "version_count", "current_version_id", "author_key",
 )  # fmt: skip
 _VERSION_COLUMNS = (
     "id", "item_id", "version_no", "content_digest", "text", "search_text", "normalized", "created_at",
@@ -181,9 +182,16 @@ def ingest_units(
         raise WarcError(f"{key}: empty WARC file")
     writer = _FileWriter(session, first.header, key, sha256, size, read_range, indexed_at, run_status)
     writer.open_object = open_object
-    for chunk in iter_chunks(itertools.chain([first], stream)):
-        writer.apply(chunk)
-    return writer.finish()
+    try:
+        for chunk in iter_chunks(itertools.chain([first], stream)):
+            writer.apply(chunk)
+        return writer.finish()
+    except BaseException:
+        # the caller rolls back, which restores the trigger too; one that commits anyway must
+        # still find every version it keeps in the full text (the original error is re-raised)
+        with contextlib.suppress(Exception):
+            writer.full_text.finish()
+        raise
 
 
 @dataclass(slots=True)
@@ -211,6 +219,7 @@ class _State:
     scope: str | None
     new: bool = False
     row: list[Any] | None = None  # the insert row of a new item
+    author_key: str | None = None  # set from each observation (written with the item's row)
 
 
 class _FileWriter:
@@ -232,6 +241,7 @@ class _FileWriter:
         self.read_range = read_range
         self.open_object: Callable[[str], Any] | None = None
         self.bulk = BulkWriter(session)
+        self.full_text = FullTextBatch(self.bulk)
         self.stats = IngestStats(
             key=key, account_id=self.info.account_id, run_id=self.info.run_id, series=self.info.series
         )
@@ -529,6 +539,7 @@ class _FileWriter:
         state.root_uid = obs.root_uid
         state.author_id = obs.author_id
         state.author_name = obs.author_name
+        state.author_key = obs.author_key
         state.author_is_agency = obs.author_is_agency
         state.url = obs.url
         state.created_at = obs.created_at or state.created_at
@@ -548,14 +559,14 @@ class _FileWriter:
                     (s.id, s.uid, platform, account, native_id, s.kind, s.parent_uid, s.root_uid, s.author_id,
                      s.author_name, s.author_is_agency, s.url, series, None, s.created_at,
                      first_seen, s.last_seen_at, s.last_seen_run, s.is_hidden, s.is_deleted,
-                     s.deleted_observed_at, s.version_count, s.current_version_id, None)
+                     s.deleted_observed_at, s.version_count, s.current_version_id, None, s.author_key)
                 )  # fmt: skip
             else:
                 updates.append(
                     (s.kind, s.parent_uid, s.root_uid, s.author_id, s.author_name, s.author_is_agency, s.url,
                      s.created_at, s.last_seen_at, s.last_seen_run, s.is_hidden,
                      s.is_deleted, s.deleted_observed_at, s.version_count, s.current_version_id,
-                     s.id)
+                     s.author_key, s.id)
                 )  # fmt: skip
         bulk.insert("items", _ITEM_COLUMNS, inserts)
         bulk.insert("item_versions", _VERSION_COLUMNS, versions, json=("normalized",))
@@ -581,6 +592,7 @@ class _FileWriter:
         self._settle_scopes(report)
         self._settle_media()
         self._detect_deletions(report)
+        self.full_text.finish()
         self.warc_file.record_count = self.count
         self.warc_file.first_date = self.first_date or info.started_at
         self.warc_file.last_date = self.last_date or info.started_at

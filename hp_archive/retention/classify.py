@@ -17,23 +17,31 @@ enforces Object Lock, and only ever later (the store refuses to move it back).
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hp_archive.errors import ConfigError, NotFoundError, StorageError
 from hp_archive.index import models as m
+from hp_archive.index.bulk import BulkWriter
 from hp_archive.index.db import transaction
 from hp_archive.index.text import tokens
-from hp_archive.retention.rows import execute as bulk
-from hp_archive.retention.schedule import Rule, Schedule, ScheduleSource, locate_schedule, schedule_at
+from hp_archive.retention.schedule import (
+    Rule,
+    Schedule,
+    ScheduleItem,
+    ScheduleSource,
+    locate_schedule,
+    schedule_at,
+)
 
 if TYPE_CHECKING:
     from hp_archive.archive import Archive
@@ -62,6 +70,16 @@ class RecordFacts:
     moderated: bool
     text: str
 
+    @functools.cached_property
+    def hashtags(self) -> set[str]:
+        """The text's hashtags, lower-cased (computed once, however many rules ask)."""
+        return hashtags(self.text)
+
+    @functools.cached_property
+    def words(self) -> list[str]:
+        """The text's search tokens (computed once, however many rules ask)."""
+        return tokens(self.text)
+
 
 @dataclass(frozen=True)
 class Classification:
@@ -76,8 +94,13 @@ def hashtags(text: str) -> set[str]:
     return {tag.lower() for tag in _HASHTAG.findall(text)}
 
 
+@functools.cache
+def _phrase_tokens(phrase: str) -> tuple[str, ...]:
+    return tuple(tokens(phrase))
+
+
 def _has_phrase(words: list[str], phrase: str) -> bool:
-    wanted = tokens(phrase)
+    wanted = list(_phrase_tokens(phrase))
     if not wanted:
         return False
     size = len(wanted)
@@ -99,10 +122,10 @@ def matches(rule: Rule, facts: RecordFacts) -> bool:
         return False
     if when.moderated is not None and when.moderated != facts.moderated:
         return False
-    if when.hashtags is not None and not (hashtags(facts.text) & set(when.hashtags)):
+    if when.hashtags is not None and facts.hashtags.isdisjoint(when.hashtags):
         return False
     if when.keywords is not None:
-        words = tokens(facts.text)
+        words = facts.words
         if not any(_has_phrase(words, keyword) for keyword in when.keywords):
             return False
     return True
@@ -112,7 +135,7 @@ def classify(schedule: Schedule, facts: RecordFacts) -> Classification | None:
     """The first rule matching the record, or None (unclassified: never eligible)."""
     for rule in schedule.rules:
         if matches(rule, facts):
-            item = schedule.item(rule.item)
+            item = _items_of(schedule).get(rule.item)
             key = None
             if item is not None and item.event_based:
                 template = rule.event_key or DEFAULT_EVENT_KEY
@@ -150,51 +173,67 @@ def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]
 
 def record_facts(session: Session, uids: Iterable[str]) -> dict[str, RecordFacts]:
     """The facts of each indexed item among ``uids``."""
+    session.flush()
+    bulk = BulkWriter(session)
     facts: dict[str, RecordFacts] = {}
     for chunk in _chunks(sorted(set(uids))):
-        rows = session.execute(
-            select(
-                m.Item.id,
-                m.Item.uid,
-                m.Item.platform,
-                m.Item.account_id,
-                m.Item.series,
-                m.Item.kind,
-                m.Item.author_is_agency,
-                m.Item.is_hidden,
-                m.ItemVersion.text,
-            )
-            .outerjoin(m.ItemVersion, m.ItemVersion.id == m.Item.current_version_id)
-            .where(m.Item.uid.in_(chunk))
-        ).all()
-        ids = [row.id for row in rows if not row.is_hidden]
-        hidden_once = set(
-            session.scalars(
-                select(m.ChangeEvent.item_id)
-                .where(m.ChangeEvent.item_id.in_(ids), m.ChangeEvent.kind == "hidden")
-                .distinct()
-            )
+        # plain SQL: this runs for every file a capture or reindex indexes, and compiling
+        # a fresh IN (…) statement per chunk costs more than reading the rows
+        rows = bulk.select(
+            "SELECT i.id, i.uid, i.platform, i.account_id, i.series, i.kind, i.author_is_agency, "
+            "i.is_hidden, v.text FROM items i LEFT JOIN item_versions v ON v.id = i.current_version_id "
+            f"WHERE i.uid IN ({bulk.placeholders(len(chunk))})",
+            chunk,
         )
-        for row in rows:
-            facts[row.uid] = RecordFacts(
-                uid=row.uid,
-                platform=row.platform,
-                account=row.account_id,
-                capture_series=row.series,
-                kind=row.kind,
-                author_is_agency=bool(row.author_is_agency),
-                moderated=bool(row.is_hidden) or row.id in hidden_once,
-                text=row.text or "",
+        ids = [row[0] for row in rows if not row[7]]
+        hidden_once: set[int] = set()
+        for part in _chunks(ids):
+            hidden_once.update(
+                item_id
+                for (item_id,) in bulk.select(
+                    "SELECT DISTINCT item_id FROM change_events WHERE kind = 'hidden' "
+                    f"AND item_id IN ({bulk.placeholders(len(part))})",
+                    part,
+                )
+            )
+        for pk, uid, platform, account, series, kind, agency, hidden, text in rows:
+            facts[uid] = RecordFacts(
+                uid=uid,
+                platform=platform,
+                account=account,
+                capture_series=series,
+                kind=kind,
+                author_is_agency=bool(agency),
+                moderated=bool(hidden) or pk in hidden_once,
+                text=text or "",
             )
     return facts
 
 
-def stored_classes(session: Session, uids: Iterable[str]) -> dict[str, m.RetentionClass]:
-    found: dict[str, m.RetentionClass] = {}
-    for chunk in _chunks(sorted(set(uids))):
-        for row in session.scalars(select(m.RetentionClass).where(m.RetentionClass.uid.in_(chunk))):
-            found[row.uid] = row
+class _Stored(NamedTuple):
+    source: str
+    item_number: str
+    rule: str | None
+    event_key: str | None
+    schedule_digest: str
+
+
+def _stored_verdicts(bulk: BulkWriter, uids: Sequence[str]) -> dict[str, _Stored]:
+    found: dict[str, _Stored] = {}
+    for chunk in _chunks(uids):
+        for uid, *values in bulk.select(
+            "SELECT uid, source, item_number, rule, event_key, schedule_digest FROM retention_classes "
+            f"WHERE uid IN ({bulk.placeholders(len(chunk))})",
+            chunk,
+        ):
+            found[uid] = _Stored(*values)
     return found
+
+
+_CLASS_COLUMNS = (
+    "uid", "item_number", "source", "rule", "event_key", "reason", "schedule_digest", "classified_at",
+    "classified_by",
+)  # fmt: skip
 
 
 def apply_rules(
@@ -207,10 +246,12 @@ def apply_rules(
 ) -> dict[str, int]:
     """Classify ``uids`` by the rules (manual classifications untouched); counts of what changed."""
     facts = record_facts(session, uids)
-    existing = stored_classes(session, facts)
-    digest = schedule.digest()
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
+    bulk = BulkWriter(session)
+    existing = _stored_verdicts(bulk, sorted(facts))
+    digest = _digest(schedule)
+    stamp = bulk.dt(at)
+    inserts: list[tuple[Any, ...]] = []
+    updates: list[tuple[Any, ...]] = []
     removed: list[str] = []
     for uid, fact in facts.items():
         row = existing.get(uid)
@@ -221,34 +262,81 @@ def apply_rules(
             if row is not None:
                 removed.append(uid)
             continue
-        values = {
-            "uid": uid,
-            "item_number": verdict.item_number,
-            "source": "rule",
-            "rule": verdict.rule,
-            "event_key": verdict.event_key,
-            "reason": None,
-            "schedule_digest": digest,
-            "classified_at": at,
-            "classified_by": actor,
-        }
         if row is None:
-            inserts.append(values)
+            inserts.append(
+                (
+                    uid,
+                    verdict.item_number,
+                    "rule",
+                    verdict.rule,
+                    verdict.event_key,
+                    None,
+                    digest,
+                    stamp,
+                    actor,
+                )
+            )
         elif (row.item_number, row.rule, row.event_key, row.schedule_digest) != (
             verdict.item_number,
             verdict.rule,
             verdict.event_key,
             digest,
         ):
-            updates.append(values)
+            updates.append(
+                (
+                    verdict.item_number,
+                    "rule",
+                    verdict.rule,
+                    verdict.event_key,
+                    None,
+                    digest,
+                    stamp,
+                    actor,
+                    uid,
+                )
+            )
     for chunk in _chunks(removed):
-        bulk(session, delete(m.RetentionClass).where(m.RetentionClass.uid.in_(chunk)))
-    for chunk in _chunks(inserts):
-        bulk(session, insert(m.RetentionClass), list(chunk))
-    for chunk in _chunks(updates):
-        bulk(session, update(m.RetentionClass), [{**v} for v in chunk])
-    session.flush()
+        marks = ", ".join(bulk.mark for _ in chunk)
+        bulk.conn.exec_driver_sql(f"DELETE FROM retention_classes WHERE uid IN ({marks})", tuple(chunk))
+    bulk.insert("retention_classes", _CLASS_COLUMNS, inserts)
+    if updates:
+        sets = ", ".join(f'"{c}" = {bulk.mark}' for c in _CLASS_COLUMNS[1:])
+        bulk.conn.exec_driver_sql(f"UPDATE retention_classes SET {sets} WHERE uid = {bulk.mark}", updates)
+    if removed or updates:
+        _expire_classes(session)
     return {"classified": len(inserts), "changed": len(updates), "unclassified": len(removed)}
+
+
+def _expire_classes(session: Session) -> None:
+    """Loaded classification objects are stale after plain-SQL writes: reload them on next use."""
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, m.RetentionClass):
+            session.expire(obj)
+
+
+_prepared: dict[int, tuple[Schedule, str, dict[str, ScheduleItem]]] = {}
+
+
+def _prepare(schedule: Schedule) -> tuple[Schedule, str, dict[str, ScheduleItem]]:
+    """The schedule's digest and items by number, once per schedule object (loaded schedules
+    are not changed; :func:`~hp_archive.retention.schedule.schedule_at` reloads a changed file)."""
+    cached = _prepared.get(id(schedule))
+    if cached is None or cached[0] is not schedule:
+        items: dict[str, ScheduleItem] = {}
+        for item in schedule.items:
+            items.setdefault(item.number, item)
+        cached = (schedule, schedule.digest(), items)
+        _prepared.clear()
+        _prepared[id(schedule)] = cached
+    return cached
+
+
+def _digest(schedule: Schedule) -> str:
+    return _prepare(schedule)[1]
+
+
+def _items_of(schedule: Schedule) -> dict[str, ScheduleItem]:
+    return _prepare(schedule)[2]
 
 
 # -- the index hook ------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import gzip
 import hashlib
 import io
@@ -31,11 +32,16 @@ class StoredRecord:
     block: bytes = field(repr=False)
 
     def get(self, name: str) -> str | None:
-        lname = name.lower()
+        """The first value of a WARC header field (case-insensitive), or None."""
+        return self._by_name.get(name.lower())
+
+    @functools.cached_property
+    def _by_name(self) -> dict[str, str]:
+        # the index asks each record for a dozen fields: look them up, do not scan
+        found: dict[str, str] = {}
         for key, value in self.fields:
-            if key.lower() == lname:
-                return value
-        return None
+            found.setdefault(key.lower(), value)
+        return found
 
     @property
     def rec_type(self) -> str:
@@ -62,6 +68,11 @@ class StoredRecord:
 
     def http(self) -> HttpMessage:
         """The block parsed as an HTTP message (request, response or revisit head)."""
+        return self._http
+
+    @functools.cached_property
+    def _http(self) -> HttpMessage:
+        # parsed once: the digest check and the index both need it
         return split_http_message(self.block)
 
     def warc_fields(self) -> dict[str, str]:
@@ -111,9 +122,14 @@ def _digest_matches(label: str, data: bytes | memoryview) -> bool | None:
     """True/False when ``label`` (``algo:value``, hex or base32) can be checked, else None."""
     algo, _, value = label.partition(":")
     algo = algo.strip().lower().replace("-", "")
-    if algo not in hashlib.algorithms_available:
+    if algo == "sha1":
+        digest = hashlib.sha1(data).digest()  # noqa: S324 - WARC's own digest, not a security use
+    elif algo == "sha256":
+        digest = hashlib.sha256(data).digest()
+    elif algo not in hashlib.algorithms_available:
         return None
-    digest = hashlib.new(algo, data).digest()
+    else:
+        digest = hashlib.new(algo, data).digest()
     value = value.strip()
     if value.lower() == digest.hex():
         return True
