@@ -1,7 +1,11 @@
 """Disposal throughput: records destroyed per second, whole-object and rewrite paths, 10k → 100k.
 
     python -m benchmarks.disposal                          # 10k, 25k, 50k, 100k on SQLite + local store
-    python -m benchmarks.disposal --sizes 10000,100000 --database-url postgresql+psycopg://…/bench
+    python -m benchmarks.disposal --sizes 10000,100000 --database-url postgresql+psycopg://…/test
+
+With ``--database-url`` (PostgreSQL), each run creates a throw-away database beside the one named
+(``hp_bench_disposal_<random>``, on the same server) and drops it afterwards, so the database
+named, and whatever other jobs keep in it, is never touched.
 
 Each size builds a fresh archive of real WARC files — written by the capture spool, stored
 write-once with SHA-256, ingested by the index with every index hook (classification included) —
@@ -23,10 +27,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -96,7 +103,11 @@ def build(archive: Archive, *, files: int, mixed: bool) -> None:
             )
         report = {"profile": REPORT_PROFILE, "run_id": info.run_id, "outcome": "complete", "listings": [],
                   "finished_at": started.isoformat(), "source_state": {}}  # fmt: skip
-        for spooled in spool.close(lambda _series, r=report: r, started + timedelta(minutes=1)):
+
+        def metadata(_series: str, report: dict[str, Any] = report) -> dict[str, Any]:
+            return report
+
+        for spooled in spool.close(metadata, started + timedelta(minutes=1)):
             archive.store.put_file(spooled.key, spooled.path, sha256=spooled.sha256)
             with transaction(archive.sessions) as session:
                 stats = ingest_file(
@@ -184,8 +195,10 @@ def main(argv: list[str] | None = None) -> int:
         for path in args.paths.split(","):
             for size in sizes:
                 if args.database_url:
-                    _reset(args.database_url)
-                result = measure(size, path, args.database_url, work)
+                    with throwaway_database(args.database_url) as url:
+                        result = measure(size, path, url, work)
+                else:
+                    result = measure(size, path, None, work)
                 results.append(result)
                 if not args.json:
                     print(_line(result), flush=True)
@@ -224,15 +237,24 @@ def _line(r: dict[str, Any]) -> str:
     )
 
 
-def _reset(url: str) -> None:
-    """Empty a benchmark database (PostgreSQL): drop and recreate its public schema."""
-    from sqlalchemy import text
+@contextmanager
+def throwaway_database(url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the server of ``url``, dropped when done (its URL)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
 
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+    name = f"hp_bench_disposal_{secrets.token_hex(4)}"
+    server = create_engine(make_url(url), isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield make_url(url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with server.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        server.dispose()
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import subprocess
 import sys
@@ -134,10 +135,28 @@ def phases() -> Iterator[dict[str, float]]:
             setattr(owner, name, function)
 
 
+def cpu_split() -> tuple[float, float]:
+    """User + system CPU of this process, and of its waited-for children (rasterizer workers, cp)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
+def cpu_seconds() -> float:
+    return sum(cpu_split())
+
+
+def children_peak_rss_mb() -> float:
+    """The largest peak RSS (MiB) of the children waited for so far (the rasterizer workers)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+
+
 def timed_export(archive: Any, out: Path, formats: list[str]) -> tuple[Any, float, dict[str, float]]:
+    """(result, wall seconds, phases); ``phases["cpu seconds"]`` is the CPU of the export and its workers."""
     from hp_archive.ediscovery.export import export_matter
 
     with phases() as spent:
+        own, children = cpu_split()
         started = time.perf_counter()
         result = export_matter(
             archive,
@@ -148,7 +167,11 @@ def timed_export(archive: Any, out: Path, formats: list[str]) -> tuple[Any, floa
             as_of=datetime(2026, 12, 1, tzinfo=UTC),
         )
         seconds = time.perf_counter() - started
-    return result, seconds, dict(spent)
+    timing = dict(spent)
+    own_after, children_after = cpu_split()
+    timing["cpu seconds"] = own_after - own + children_after - children
+    timing["cpu seconds, workers"] = children_after - children
+    return result, seconds, timing
 
 
 def raster_sample(folder: Path, pages: int = 40) -> dict[str, float]:
@@ -182,8 +205,13 @@ def measure(documents: int, keep: Path | None) -> tuple[list[Row], dict[str, Any
             full, seconds, spent = timed_export(
                 archive, root / "full", ["wacz", "dat", "edrm", "pdf", "native"]
             )
+            cpu = spent.pop("cpu seconds")
             details["full"] = {
                 "seconds": round(seconds, 1),
+                "cpu_seconds": round(cpu, 1),
+                "cpu_seconds_rasterizer_workers": round(spent.pop("cpu seconds, workers"), 1),
+                "peak_rss_mb": round(peak_rss_mb(), 1),
+                "rasterizer_peak_rss_mb": round(children_peak_rss_mb(), 1),
                 "phases": {k: round(v, 1) for k, v in spent.items()},
             }
             details["raster_sample"] = raster_sample(full.folder / "IMAGES")
@@ -193,13 +221,17 @@ def measure(documents: int, keep: Path | None) -> tuple[list[Row], dict[str, Any
                     full.documents,
                     seconds,
                     directory_bytes(full.folder) / 1e6,
-                    peak_rss_mb(),
+                    max(peak_rss_mb(), children_peak_rss_mb()),
                     note=f"{full.pages} pages",
+                    cpu_seconds=cpu,
                 )
             )
             lean, seconds, spent = timed_export(archive, root / "lean", ["native", "dat"])
+            cpu = spent.pop("cpu seconds")
+            spent.pop("cpu seconds, workers")
             details["natives_dat"] = {
                 "seconds": round(seconds, 1),
+                "cpu_seconds": round(cpu, 1),
                 "phases": {k: round(v, 1) for k, v in spent.items()},
             }
             rows.append(
@@ -208,15 +240,16 @@ def measure(documents: int, keep: Path | None) -> tuple[list[Row], dict[str, Any
                     lean.documents,
                     seconds,
                     directory_bytes(lean.folder) / 1e6,
-                    peak_rss_mb(),
+                    max(peak_rss_mb(), children_peak_rss_mb()),
+                    cpu_seconds=cpu,
                 )
             )
         finally:
             archive.close()
         natives = full.folder / "NATIVES"
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds()
         subprocess.run(["cp", "-r", str(natives), str(root / "cp-natives")], check=True)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
         rows.append(
             Row(
                 "cp -r of the same NATIVES/",
@@ -224,6 +257,7 @@ def measure(documents: int, keep: Path | None) -> tuple[list[Row], dict[str, Any
                 seconds,
                 directory_bytes(natives) / 1e6,
                 peak_rss_mb(),
+                cpu_seconds=cpu,
             )
         )
         for row in rows[:2]:
@@ -249,8 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         ratio = f"  ({row.ratio:g} x cp)" if row.ratio is not None else ""
         print(
-            f"{row.operation:32} {row.seconds:8.1f} s  {row.records_per_s:10.1f} documents/s  "
-            f"{row.mb:8.1f} MB{ratio}"
+            f"{row.operation:32} {row.seconds:8.1f} s  {row.cpu_seconds or 0:8.1f} CPU s  "
+            f"{row.records_per_s:10.1f} documents/s  {row.mb:8.1f} MB  peak RSS {row.peak_rss_mb:6.0f} MB"
+            f"{ratio}"
         )
     sample = details["raster_sample"]
     print(
@@ -258,7 +293,16 @@ def main(argv: list[str] | None = None) -> int:
         f"({sample['pages']} pages)"
     )
     for name in ("full", "natives_dat"):
-        print(f"\nwhere the time goes ({name}, wall {details[name]['seconds']} s):")
+        print(
+            f"\nwhere the time goes ({name}, wall {details[name]['seconds']} s, "
+            f"CPU {details[name]['cpu_seconds']} s incl. workers"
+            + (
+                f" of which rasterizer workers {details[name]['cpu_seconds_rasterizer_workers']} s"
+                if "cpu_seconds_rasterizer_workers" in details[name]
+                else ""
+            )
+            + "):"
+        )
         for label, seconds in sorted(details[name]["phases"].items(), key=lambda kv: -kv[1]):
             print(f"  {label:40} {seconds:8.1f} s")
     return 0

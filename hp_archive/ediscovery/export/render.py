@@ -104,6 +104,17 @@ class _Fonts:
     bold: str
     glyphs: frozenset[int]
 
+    @property
+    def plain(self) -> frozenset[str]:
+        """Characters shown as themselves with no further check: tab and the printable ASCII the
+        font has glyphs for (never right-to-left, never a control or a joiner)."""
+        return _plain_characters(self.glyphs)
+
+
+@lru_cache(maxsize=4)
+def _plain_characters(glyphs: frozenset[int]) -> frozenset[str]:
+    return frozenset("\t" + "".join(chr(code) for code in range(0x20, 0x7F) if code in glyphs))
+
 
 @lru_cache(maxsize=1)
 def _fonts() -> _Fonts:
@@ -130,10 +141,14 @@ def _register(name: str, regular: Path, bold_name: str, bold: Path) -> _Fonts:
 
 def safe_markup(text: str) -> str:
     """Platform text as ReportLab paragraph markup that shows exactly the characters given."""
-    glyphs = _fonts().glyphs
+    fonts = _fonts()
+    glyphs, plain = fonts.glyphs, fonts.plain
     lines = []
     for logical in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         line = logical
+        if plain.issuperset(line):  # the common case: what the loop below would give, at once
+            lines.append(escape(line).replace("\t", "    "))
+            continue
         if any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in line):
             line = get_display(line)
         out: list[str] = []
@@ -439,7 +454,8 @@ def rasterize(pdf: bytes, *, colour: bool) -> list[PageImage]:
                 picture.convert("RGB").save(out, format="JPEG", quality=85, dpi=(dpi, dpi))
                 images.append(PageImage(out.getvalue(), ".jpg"))
             else:
-                mono = picture.convert("L").point(lambda v: 255 if v > 160 else 0, mode="1")
+                grey = picture if picture.mode == "L" else picture.convert("L")  # rendered grey already
+                mono = grey.point(lambda v: 255 if v > 160 else 0, mode="1")
                 mono.save(out, format="TIFF", compression="group4", dpi=(dpi, dpi))
                 images.append(PageImage(out.getvalue(), ".tif"))
             page.close()
