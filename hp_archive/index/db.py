@@ -36,6 +36,11 @@ def make_engine(url: str) -> Engine:
         kwargs["connect_args"] = {"timeout": 60}
     else:
         kwargs["pool_pre_ping"] = True
+        # psycopg prepares a statement on the server after five runs, and PostgreSQL then may plan
+        # it once for any parameters: an `uid IN (500 values)` lookup planned generically while
+        # the tables were small stays a sequential scan as they grow (a reindex slowed to a crawl).
+        # Plan each statement for its own values.
+        kwargs["connect_args"] = {"prepare_threshold": None}
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
     try:
